@@ -1,0 +1,1 @@
+"""Benchmarking: ``BenchmarkSuite``, ``BenchmarkResult``, ``run_benchmark``."""

@@ -1,0 +1,617 @@
+"""OpenTelemetry plumbing for ``codomyrmex.performance``.
+
+Library code only touches the OpenTelemetry **API**: :func:`scope_telemetry` gives the
+tracer and meter of the instrumentation scope ``codomyrmex.performance`` (versioned with
+the package), resolved through the global providers so that a provider installed later
+(by ``configure_telemetry``, ``opentelemetry-instrument`` or the host program) is followed.
+
+:func:`configure_telemetry` is the one place that touches the SDK. It installs an SDK
+``TracerProvider`` and ``MeterProvider`` exporting over OTLP (grpc or http/protobuf),
+honouring the standard ``OTEL_*`` variables, and is idempotent. When an SDK provider is
+already installed it adds its span processor to it instead of replacing it. With no
+endpoint configured anywhere, telemetry goes to OTLP-JSON files (one export request per
+line, the OpenTelemetry Collector ``file`` exporter format) in ``telemetry_dir()``::
+
+    from codomyrmex.performance import configure_telemetry
+
+    handle = configure_telemetry("checkout-service", endpoint="http://localhost:4318")
+    ...
+    handle.shutdown()          # bounded: returns within 10 s even if the collector is down
+    print(handle.stats())      # spans ended, exported, failed, dropped
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Histogram, Meter, MeterProvider
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
+    from opentelemetry.sdk.trace import SpanProcessor
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from opentelemetry.trace import Tracer, TracerProvider
+
+__all__ = [
+    "DURATION_BUCKETS",
+    "SCOPE_NAME",
+    "ScopeTelemetry",
+    "TelemetryHandle",
+    "TelemetryStats",
+    "configure_telemetry",
+    "package_version",
+    "scope_telemetry",
+    "telemetry_dir",
+]
+
+_logger = logging.getLogger(__name__)
+
+SCOPE_NAME = "codomyrmex.performance"
+
+#: Explicit bucket boundaries (seconds) for every duration histogram of this package:
+#: from 5 µs (a cached call) to a minute (a benchmark round or a slow import).
+DURATION_BUCKETS: tuple[float, ...] = (
+    0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)  # fmt: skip
+
+_SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
+
+_version: str | None = None
+
+
+def package_version() -> str:
+    """The installed version of ``codomyrmex-performance`` (``0.0.0`` when not installed)."""
+    global _version
+    if _version is None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            _version = version("codomyrmex-performance")
+        except PackageNotFoundError:
+            _version = "0.0.0"
+    return _version
+
+
+def _global_tracer_provider() -> TracerProvider | None:
+    """The provider set with ``trace.set_tracer_provider``, or None while none is set.
+
+    ``trace.get_tracer_provider()`` reads ``os.environ`` on every call while no provider
+    is set (about 1-2 µs here); the module global is what it returns once one is.
+    """
+    return getattr(trace, "_TRACER_PROVIDER", None)
+
+
+class ScopeTelemetry:
+    """Tracer, meter and instruments of this package's scope, bound to given providers.
+
+    With no providers it follows the global ones, including a provider set later.
+    ``tracer()`` is the hot-path check: it returns None when tracing is off (no SDK
+    installed, ``OTEL_SDK_DISABLED``, a no-op provider, or instrumentation suppressed in
+    the current context) so that callers skip every span and attribute cost.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ) -> None:
+        self._tracer_provider = tracer_provider
+        self._meter_provider = meter_provider
+        self._resolved_provider: object = _UNRESOLVED
+        self._tracer: Tracer | None = None
+        self._meter: Meter | None = None
+        self._instruments: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def tracer(self) -> Tracer | None:
+        """The scope's tracer when spans can be recorded, else None (cheap, per call)."""
+        provider = self._tracer_provider or _global_tracer_provider()
+        if provider is not self._resolved_provider:
+            self._resolve(provider)
+        if self._tracer is not None and otel_context.get_value(_SUPPRESS_KEY):
+            return None
+        return self._tracer
+
+    def _resolve(self, provider: TracerProvider | None) -> None:
+        tracer: Tracer | None = None
+        if provider is not None:
+            candidate = provider.get_tracer(SCOPE_NAME, package_version())
+            if not isinstance(candidate, trace.NoOpTracer):
+                tracer = candidate
+        self._tracer = tracer
+        self._resolved_provider = provider
+
+    def api_tracer(self) -> Tracer:
+        """A tracer that always works (a proxy or no-op one when tracing is off)."""
+        provider = self._tracer_provider or trace.get_tracer_provider()
+        return provider.get_tracer(SCOPE_NAME, package_version())
+
+    @property
+    def meter(self) -> Meter:
+        """The scope's meter (an API proxy that follows a meter provider set later)."""
+        if self._meter is None:
+            provider = self._meter_provider or metrics.get_meter_provider()
+            self._meter = provider.get_meter(SCOPE_NAME, package_version())
+        return self._meter
+
+    def instrument(self, name: str, factory: Callable[[Meter], Any]) -> Any:
+        """Create an instrument once per scope and name, so repeated users share it."""
+        found = self._instruments.get(name)
+        if found is None:
+            with self._lock:
+                found = self._instruments.get(name)
+                if found is None:
+                    found = factory(self.meter)
+                    self._instruments[name] = found
+        return found
+
+    def duration_histogram(self, name: str, description: str) -> Histogram:
+        """A seconds histogram with this package's explicit second-scale buckets."""
+        return self.instrument(  # type: ignore[no-any-return]
+            name,
+            lambda meter: meter.create_histogram(
+                name,
+                unit="s",
+                description=description,
+                explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+            ),
+        )
+
+
+_UNRESOLVED = object()
+_default_scope = ScopeTelemetry()
+
+
+def scope_telemetry(
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+) -> ScopeTelemetry:
+    """The shared global-following scope, or a new one bound to explicit providers."""
+    if tracer_provider is None and meter_provider is None:
+        return _default_scope
+    return ScopeTelemetry(tracer_provider, meter_provider)
+
+
+def telemetry_dir() -> Path:
+    """Where the embedded default writes OTLP-JSON files.
+
+    ``$CODOMYRMEX_PERF_TELEMETRY_DIR`` if set, else
+    ``$XDG_STATE_HOME/codomyrmex-performance/telemetry`` (``~/.local/state/...``).
+    """
+    explicit = os.environ.get("CODOMYRMEX_PERF_TELEMETRY_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "codomyrmex-performance" / "telemetry"
+
+
+@dataclass(frozen=True)
+class TelemetryStats:
+    """Span accounting of one ``configure_telemetry`` handle.
+
+    ``dropped`` counts spans that ended but never reached the exporter (queue overflow,
+    or still queued when shutdown gave up); ``failed`` counts spans whose export failed
+    (collector unreachable). Before shutdown, spans still queued count as neither.
+    """
+
+    ended: int
+    exported: int
+    failed: int
+    dropped: int
+
+
+class TelemetryHandle:
+    """What ``configure_telemetry`` set up: flush it, shut it down, read its span counts."""
+
+    def __init__(
+        self,
+        tracer_provider: Any,
+        meter_provider: Any,
+        *,
+        destination: str,
+        owns_tracer_provider: bool,
+        owns_meter_provider: bool,
+        processors: Sequence[SpanProcessor] = (),
+        counter: _SpanCounter | None = None,
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        #: Where spans and metrics go: an OTLP URL, a directory, ``console`` or ``none``.
+        self.destination = destination
+        self._owns_tracer_provider = owns_tracer_provider
+        self._owns_meter_provider = owns_meter_provider
+        self._processors = list(processors)
+        self._counter = counter
+        self._shut_down = False
+        self._shutdown_lock = threading.Lock()
+
+    def stats(self) -> TelemetryStats:
+        """Spans ended, exported, failed and dropped so far."""
+        counter = self._counter
+        if counter is None:
+            return TelemetryStats(0, 0, 0, 0)
+        return counter.snapshot(final=self._shut_down)
+
+    @property
+    def dropped_spans(self) -> int:
+        """Spans that were lost: dropped from a full queue or failed to export."""
+        stats = self.stats()
+        return stats.dropped + stats.failed
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        """Export everything queued; True when all of it was handed over in time."""
+        targets: list[Callable[[], Any]] = [
+            *(lambda p=p: p.force_flush(timeout_millis) for p in self._processors),
+        ]
+        if self.meter_provider is not None and hasattr(self.meter_provider, "force_flush"):
+            targets.append(lambda: self.meter_provider.force_flush(timeout_millis))
+        return _run_bounded(targets, timeout_millis)
+
+    def shutdown(self, timeout_millis: int = 10_000) -> bool:
+        """Flush and stop exporting; returns within ``timeout_millis`` whatever the collector does.
+
+        Only what this handle created is shut down: processors added to a provider the host
+        program owns are removed from service, the host's own provider keeps running.
+        """
+        with self._shutdown_lock:
+            if self._shut_down:
+                return True
+            self._shut_down = True
+        targets: list[Callable[[], Any]] = []
+        if self._owns_tracer_provider:
+            targets.append(self.tracer_provider.shutdown)
+        else:
+            targets.extend(p.shutdown for p in self._processors)
+        if self._owns_meter_provider:
+            targets.append(lambda: self.meter_provider.shutdown(timeout_millis=timeout_millis))
+        done = _run_bounded(targets, timeout_millis)
+        lost = self.dropped_spans
+        if lost:
+            _logger.warning(
+                "codomyrmex.performance: %d span(s) were not delivered to %s "
+                "(queue full or exporter failing)",
+                lost,
+                self.destination,
+            )
+        return done
+
+
+def _run_bounded(targets: Sequence[Callable[[], Any]], timeout_millis: int) -> bool:
+    """Run the callables in a daemon thread; give up waiting after the timeout."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        for target in targets:
+            try:
+                target()
+            except Exception as exc:  # telemetry never raises into the host program
+                errors.append(exc)
+
+    worker = threading.Thread(target=work, name="codomyrmex-telemetry-shutdown", daemon=True)
+    worker.start()
+    worker.join(max(timeout_millis, 0) / 1000.0)
+    for exc in errors:
+        _logger.warning("codomyrmex.performance: telemetry flush/shutdown failed: %r", exc)
+    return not worker.is_alive() and not errors
+
+
+class _SpanCounter:
+    """Counts sampled spans as they end and as the exporter takes them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.ended = 0
+        self.exported = 0
+        self.failed = 0
+
+    def snapshot(self, *, final: bool) -> TelemetryStats:
+        with self._lock:
+            ended, exported, failed = self.ended, self.exported, self.failed
+        dropped = max(ended - exported - failed, 0) if final else 0
+        return TelemetryStats(ended, exported, failed, dropped)
+
+
+_handle: TelemetryHandle | None = None
+_configure_lock = threading.Lock()
+
+
+def configure_telemetry(
+    service_name: str | None = None,
+    *,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    console: bool = False,
+    headers: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    max_queue_size: int | None = None,
+    max_export_batch_size: int | None = None,
+    schedule_delay_millis: float | None = None,
+    metric_export_interval_millis: float | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    resource_attributes: Mapping[str, str] | None = None,
+) -> TelemetryHandle:
+    """Install the OpenTelemetry SDK with OTLP exporters and return a handle to it.
+
+    ``endpoint`` is a base URL like ``OTEL_EXPORTER_OTLP_ENDPOINT`` (http/protobuf appends
+    ``/v1/traces`` and ``/v1/metrics``); ``protocol`` is ``grpc`` or ``http/protobuf``
+    (default: ``OTEL_EXPORTER_OTLP_*PROTOCOL``, else ``http/protobuf``). Every other
+    ``OTEL_*`` variable (service name, resource, sampler, batch processor, exporter headers,
+    timeouts, temporality, ``OTEL_TRACES_EXPORTER``/``OTEL_METRICS_EXPORTER``,
+    ``OTEL_SDK_DISABLED``) is honoured by the SDK or here. ``console=True`` also prints
+    spans and metrics. With no endpoint anywhere and no exporter chosen by environment,
+    OTLP-JSON files go to ``output_dir`` (default :func:`telemetry_dir`).
+
+    Idempotent: later calls return the first handle. Raises ``ValueError`` for an unknown
+    protocol or a non-positive size, ``ImportError`` when the SDK extra is not installed.
+    """
+    global _handle
+    with _configure_lock:
+        if _handle is not None:
+            return _handle
+        _validate_positive(
+            max_queue_size=max_queue_size,
+            max_export_batch_size=max_export_batch_size,
+            schedule_delay_millis=schedule_delay_millis,
+            metric_export_interval_millis=metric_export_interval_millis,
+            timeout=timeout,
+        )
+        if endpoint is not None and not isinstance(endpoint, str):
+            raise TypeError(f"endpoint must be a URL string, not {type(endpoint).__name__}")
+        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+            raise ValueError(f"endpoint must be an http:// or https:// URL, got {endpoint!r}")
+        resolved_protocol = _resolve_protocol(protocol)
+        try:
+            from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+        except ImportError as exc:  # pragma: no cover - exercised without the extra
+            raise ImportError(
+                "configure_telemetry needs the OpenTelemetry SDK: "
+                "pip install 'codomyrmex-performance[sdk]'"
+            ) from exc
+
+        if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+            _handle = TelemetryHandle(
+                None, None, destination="disabled (OTEL_SDK_DISABLED)",
+                owns_tracer_provider=False, owns_meter_provider=False,
+            )  # fmt: skip
+            return _handle
+
+        attributes: dict[str, str] = dict(resource_attributes or {})
+        if service_name is not None:
+            attributes["service.name"] = service_name
+        resource = Resource.create(attributes)
+
+        explicit = endpoint is not None or console
+        existing_tp = trace.get_tracer_provider()
+        existing_mp = metrics.get_meter_provider()
+        reuse_tp = isinstance(existing_tp, SdkTracerProvider)
+        reuse_mp = isinstance(existing_mp, SdkMeterProvider)
+
+        destination, span_exporters, metric_exporters = _exporters(
+            endpoint=endpoint,
+            protocol=resolved_protocol,
+            console=console,
+            headers=headers,
+            timeout=timeout,
+            output_dir=output_dir,
+            # Under a host that already configured the SDK (``opentelemetry-instrument``),
+            # its exporters already run: add ours only when asked to explicitly.
+            defaults=not ((reuse_tp or reuse_mp) and not explicit),
+        )
+
+        counter = _SpanCounter()
+        processors = _span_processors(
+            span_exporters,
+            counter,
+            max_queue_size=max_queue_size,
+            max_export_batch_size=max_export_batch_size,
+            schedule_delay_millis=schedule_delay_millis,
+        )
+        if reuse_tp:
+            tracer_provider: Any = existing_tp
+        else:
+            tracer_provider = SdkTracerProvider(resource=resource, shutdown_on_exit=False)
+        for processor in processors:
+            tracer_provider.add_span_processor(processor)
+        if not reuse_tp:
+            trace.set_tracer_provider(tracer_provider)
+
+        if reuse_mp:
+            meter_provider: Any = existing_mp
+            if metric_exporters:
+                _logger.info(
+                    "codomyrmex.performance: a MeterProvider is already installed; its own "
+                    "readers export metrics (an SDK MeterProvider cannot take new readers)"
+                )
+        else:
+            readers = _metric_readers(metric_exporters, metric_export_interval_millis)
+            meter_provider = SdkMeterProvider(
+                metric_readers=readers, resource=resource, shutdown_on_exit=False
+            )
+            metrics.set_meter_provider(meter_provider)
+
+        _handle = TelemetryHandle(
+            tracer_provider,
+            meter_provider,
+            destination=destination,
+            owns_tracer_provider=not reuse_tp,
+            owns_meter_provider=not reuse_mp,
+            processors=processors,
+            counter=counter,
+        )
+        atexit.register(_handle.shutdown)
+        return _handle
+
+
+def _validate_positive(**values: float | None) -> None:
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
+        if value <= 0:
+            raise ValueError(f"{name} must be positive, got {value!r}")
+
+
+_PROTOCOLS = ("grpc", "http/protobuf")
+
+
+def _resolve_protocol(protocol: str | None) -> str:
+    chosen = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    )
+    if chosen not in _PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(_PROTOCOLS)}, got {chosen!r}")
+    return chosen
+
+
+def _env_exporters(variable: str) -> list[str] | None:
+    raw = os.environ.get(variable)
+    if raw is None or not raw.strip():
+        return None
+    return [part.strip().lower() for part in raw.split(",") if part.strip()]
+
+
+def _endpoint_configured() -> bool:
+    return any(
+        os.environ.get(name)
+        for name in (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        )
+    )
+
+
+def _exporters(
+    *,
+    endpoint: str | None,
+    protocol: str,
+    console: bool,
+    headers: Mapping[str, str] | None,
+    timeout: float | None,
+    output_dir: str | os.PathLike[str] | None,
+    defaults: bool,
+) -> tuple[str, list[SpanExporter], list[MetricExporter]]:
+    """Pick exporters from the arguments, then ``OTEL_*`` variables, then the file default."""
+    span_exporters: list[SpanExporter] = []
+    metric_exporters: list[MetricExporter] = []
+    destinations: list[str] = []
+    trace_kinds = _env_exporters("OTEL_TRACES_EXPORTER")
+    metric_kinds = _env_exporters("OTEL_METRICS_EXPORTER")
+    use_otlp = endpoint is not None or (defaults and _endpoint_configured())
+    if defaults and not use_otlp and (trace_kinds or metric_kinds):
+        use_otlp = "otlp" in (trace_kinds or []) + (metric_kinds or [])
+    if use_otlp:
+        span_exporter, metric_exporter, url = _otlp_exporters(endpoint, protocol, headers, timeout)
+        if endpoint is not None or trace_kinds is None or "otlp" in trace_kinds:
+            span_exporters.append(span_exporter)
+        if endpoint is not None or metric_kinds is None or "otlp" in metric_kinds:
+            metric_exporters.append(metric_exporter)
+        destinations.append(f"{url} ({protocol})")
+    env_console = defaults and "console" in (trace_kinds or []) + (metric_kinds or [])
+    if console or env_console:
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        if console or "console" in (trace_kinds or []):
+            span_exporters.append(ConsoleSpanExporter())
+        if console or "console" in (metric_kinds or []):
+            metric_exporters.append(ConsoleMetricExporter())
+        destinations.append("console")
+    chosen_by_env = trace_kinds is not None or metric_kinds is not None
+    if defaults and not use_otlp and not console and not chosen_by_env:
+        from codomyrmex.performance._sdk_export import (
+            OtlpJsonFileMetricExporter,
+            OtlpJsonFileSpanExporter,
+        )
+
+        directory = Path(output_dir) if output_dir is not None else telemetry_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        span_exporters.append(OtlpJsonFileSpanExporter(directory / "traces.jsonl"))
+        metric_exporters.append(OtlpJsonFileMetricExporter(directory / "metrics.jsonl"))
+        destinations.append(str(directory))
+    return (", ".join(destinations) or "none"), span_exporters, metric_exporters
+
+
+def _otlp_exporters(
+    endpoint: str | None,
+    protocol: str,
+    headers: Mapping[str, str] | None,
+    timeout: float | None,
+) -> tuple[SpanExporter, MetricExporter, str]:
+    base = (endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").rstrip("/")
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+            OTLPMetricExporter as GrpcMetricExporter,
+        )
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcSpanExporter,
+        )
+
+        insecure = True if endpoint is not None and endpoint.startswith("http://") else None
+        grpc_headers = dict(headers) if headers else None
+        spans: SpanExporter = GrpcSpanExporter(
+            endpoint=endpoint, insecure=insecure, headers=grpc_headers, timeout=timeout
+        )
+        metric: MetricExporter = GrpcMetricExporter(
+            endpoint=endpoint, insecure=insecure, headers=grpc_headers, timeout=timeout
+        )
+        return spans, metric, base or "http://localhost:4317"
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+        OTLPMetricExporter as HttpMetricExporter,
+    )
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpSpanExporter,
+    )
+
+    http_headers = dict(headers) if headers else None
+    spans = HttpSpanExporter(
+        endpoint=f"{endpoint.rstrip('/')}/v1/traces" if endpoint else None,
+        headers=http_headers,
+        timeout=timeout,
+    )
+    metric = HttpMetricExporter(
+        endpoint=f"{endpoint.rstrip('/')}/v1/metrics" if endpoint else None,
+        headers=http_headers,
+        timeout=timeout,
+    )
+    return spans, metric, base or "http://localhost:4318"
+
+
+def _span_processors(
+    exporters: Sequence[SpanExporter],
+    counter: _SpanCounter,
+    **batch_options: Any,
+) -> list[SpanProcessor]:
+    if not exporters:
+        return []
+    from codomyrmex.performance._sdk_export import counting_processors
+
+    return counting_processors(exporters, counter, **batch_options)
+
+
+def _metric_readers(
+    exporters: Sequence[MetricExporter], interval_millis: float | None
+) -> list[MetricReader]:
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    return [
+        PeriodicExportingMetricReader(exporter, export_interval_millis=interval_millis)
+        for exporter in exporters
+    ]
