@@ -8,6 +8,7 @@ receiver can replay them into any backend.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Sequence
@@ -27,6 +28,28 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from codomyrmex.performance.telemetry import _SpanCounter
+
+
+_ID_FIELDS = frozenset({"traceId", "spanId", "parentSpanId"})
+
+
+def _otlp_json(message: Any) -> dict[str, Any]:
+    """A protobuf export request as OTLP/JSON: camelCase names, hex trace and span ids."""
+    document: dict[str, Any] = MessageToDict(message)
+    _hex_ids(document)
+    return document
+
+
+def _hex_ids(node: Any) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _ID_FIELDS and isinstance(value, str):
+                node[key] = base64.b64decode(value).hex()
+            else:
+                _hex_ids(value)
+    elif isinstance(node, list):
+        for item in node:
+            _hex_ids(item)
 
 
 class _JsonLinesFile:
@@ -50,7 +73,7 @@ class OtlpJsonFileSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
-            self._file.append(MessageToDict(encode_spans(spans)))
+            self._file.append(_otlp_json(encode_spans(spans)))
         except OSError:
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
@@ -70,7 +93,7 @@ class OtlpJsonFileMetricExporter(MetricExporter):
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         try:
-            self._file.append(MessageToDict(encode_metrics(metrics_data)))
+            self._file.append(_otlp_json(encode_metrics(metrics_data)))
         except OSError:
             return MetricExportResult.FAILURE
         return MetricExportResult.SUCCESS
