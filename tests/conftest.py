@@ -25,6 +25,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+pytest_plugins = ["otel_collector"]
+
 _SPAN_EXPORTER = InMemorySpanExporter()
 _METRIC_READER = InMemoryMetricReader(
     preferred_temporality={
