@@ -1,0 +1,226 @@
+"""The process sampler behind ``ResourceTracker``: one daemon thread for every tracker.
+
+Each active tracker owns a window of running maxima (RSS, threads, fds). The sampler
+thread reads a persistent ``psutil.Process`` at the fastest interval any window asks for
+and folds each sample into the windows that were open before it was taken. Peak RSS is
+made exact with the kernel's high-water mark, reset at each window start where the
+platform allows it (Linux: ``/proc/self/clear_refs``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psutil
+
+_logger = logging.getLogger("codomyrmex.performance.resource_tracker")
+
+
+@dataclass(frozen=True)
+class Sample:
+    rss: int
+    threads: int
+    fds: int | None
+
+
+class Window:
+    """One tracker's running maxima; the sampler updates it under its lock."""
+
+    __slots__ = (
+        "exact",
+        "first_rss",
+        "full_epoch",
+        "interval",
+        "kernel_mark_at_start",
+        "last_rss",
+        "peak_fds",
+        "peak_rss",
+        "peak_threads",
+        "samples",
+    )
+
+    def __init__(self, interval: float, first: Sample) -> None:
+        self.interval = interval
+        self.first_rss = self.last_rss = first.rss
+        self.peak_rss = first.rss
+        self.peak_threads = first.threads
+        self.peak_fds = first.fds
+        self.samples = 1
+        self.exact = False
+        self.full_epoch = 0
+        self.kernel_mark_at_start = 0
+
+    def add(self, sample: Sample) -> None:
+        self.samples += 1
+        self.peak_rss = max(self.peak_rss, sample.rss)
+        self.peak_threads = max(self.peak_threads, sample.threads)
+        if sample.fds is not None:
+            self.peak_fds = sample.fds if self.peak_fds is None else max(self.peak_fds, sample.fds)
+
+    def see_kernel_mark(self, mark: int, epoch: int) -> None:
+        """Fold in the kernel high-water mark read during ``epoch``.
+
+        The mark covers everything since the last reset. It belongs to this window when
+        the window started at or before that reset, or when the mark grew since the
+        window started (then its new maximum was reached inside the window).
+        """
+        if epoch >= self.full_epoch or mark > self.kernel_mark_at_start:
+            self.peak_rss = max(self.peak_rss, mark)
+            self.exact = True
+
+
+class Sampler:
+    """The process-wide sampler: one daemon thread shared by every active tracker."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._windows: set[Window] = set()
+        self._thread: threading.Thread | None = None
+        self._process: psutil.Process | None = None
+        self._epoch = 0
+        self._can_reset = sys.platform.startswith("linux")
+        self._failures_logged = False
+
+    def after_fork(self) -> None:
+        """In a forked child the sampler thread is gone: start from scratch."""
+        self.__init__()  # type: ignore[misc]
+
+    def open(self, interval: float) -> Window:
+        first = self._sample()
+        with self._cond:
+            self._fold_kernel_mark(self._windows)
+            window = Window(interval, first)
+            if self._reset_kernel_mark():
+                self._epoch += 1
+                window.full_epoch = self._epoch
+            else:
+                window.full_epoch = self._epoch + 1
+                window.kernel_mark_at_start = kernel_peak_rss() or 0
+            fastest = min((w.interval for w in self._windows), default=math.inf)
+            self._windows.add(window)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="codomyrmex-resource-sampler", daemon=True
+                )
+                self._thread.start()
+            elif interval < fastest:
+                self._cond.notify_all()
+        return window
+
+    def close(self, window: Window) -> None:
+        last = self._sample()
+        with self._cond:
+            window.add(last)
+            window.last_rss = last.rss
+            self._fold_kernel_mark((window,))
+            self._windows.discard(window)
+            if not self._windows:
+                self._cond.notify_all()
+
+    def _fold_kernel_mark(self, windows: Collection[Window]) -> None:
+        if not windows:
+            return
+        mark = kernel_peak_rss()
+        if mark is not None:
+            for window in windows:
+                window.see_kernel_mark(mark, self._epoch)
+
+    def _reset_kernel_mark(self) -> bool:
+        if not self._can_reset:
+            return False
+        try:
+            with open("/proc/self/clear_refs", "w") as clear_refs:
+                clear_refs.write("5")
+        except OSError:
+            self._can_reset = False
+            return False
+        return True
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._windows:
+                    self._thread = None
+                    return
+                self._cond.wait(min(w.interval for w in self._windows))
+                targets = list(self._windows)
+            if not targets:
+                continue
+            try:
+                sample = self._sample()
+            except Exception as exc:  # never let the sampler die or raise anywhere
+                if not self._failures_logged:
+                    self._failures_logged = True
+                    _logger.debug("codomyrmex.performance: resource sample failed: %r", exc)
+                continue
+            with self._cond:
+                for window in targets:
+                    if window in self._windows:
+                        window.add(sample)
+
+    def _sample(self) -> Sample:
+        process = self._process
+        if process is None:
+            import psutil
+
+            process = self._process = psutil.Process()
+        with process.oneshot():
+            rss = process.memory_info().rss
+            threads = process.num_threads()
+            fds: int | None
+            try:
+                count: Callable[[], int] | None = getattr(process, "num_fds", None) or getattr(
+                    process, "num_handles", None
+                )
+                fds = count() if count is not None else None
+            except Exception:
+                fds = None
+        return Sample(rss, threads, fds)
+
+
+def kernel_peak_rss() -> int | None:
+    """The kernel's peak-RSS high-water mark of this process in bytes, if it has one."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/self/status", "rb") as status:
+                for line in status:
+                    if line.startswith(b"VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            return None
+        return None
+    if sys.platform == "darwin":
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if sys.platform == "win32":
+        import psutil
+
+        return int(getattr(psutil.Process().memory_info(), "peak_wset", 0)) or None
+    return None
+
+
+def process_cpu_times() -> tuple[float, float]:
+    """(user, system) CPU seconds of the whole process."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        import psutil
+
+        times = psutil.Process().cpu_times()
+        return times.user, times.system
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+sampler = Sampler()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=sampler.after_fork)
