@@ -26,6 +26,8 @@ __all__ = [
     "LogParser",
     "Telemetry",
     "parse_debug_log",
+    "prometheus_base_name",
+    "prometheus_series_names",
     "strip_ansi",
 ]
 
@@ -498,3 +500,28 @@ def parse_debug_log(text: str) -> Telemetry:
     for line in strip_ansi(text).splitlines():
         parser.feed(line)
     return parser.telemetry
+
+
+_PROMETHEUS_UNITS = {"s": "seconds", "ms": "milliseconds", "By": "bytes", "1": "ratio"}
+
+
+def prometheus_base_name(name: str, unit: str, *, counter: bool) -> str:
+    """The name the Collector's ``prometheus`` exporter gives an OTel metric.
+
+    Dots become underscores, a unit becomes a suffix (``s`` -> ``_seconds``; annotations
+    in braces such as ``{request}`` add nothing) and a monotonic sum ends in ``_total``.
+    """
+    base = re.sub(r"[^a-zA-Z0-9_]", "_", name)
+    suffix = _PROMETHEUS_UNITS.get(unit, "" if unit.startswith("{") or not unit else unit)
+    if suffix and not base.endswith(f"_{suffix}"):
+        base = f"{base}_{suffix}"
+    return f"{base}_total" if counter else base
+
+
+def prometheus_series_names(point: CollectedPoint) -> set[str]:
+    """Every Prometheus series name the Collector would expose for this point's metric."""
+    counter = point.data_type == "Sum" and bool(point.is_monotonic)
+    base = prometheus_base_name(point.name, point.unit, counter=counter)
+    if point.data_type in ("Histogram", "ExponentialHistogram"):
+        return {f"{base}_bucket", f"{base}_sum", f"{base}_count"}
+    return {base}
