@@ -1,0 +1,89 @@
+"""Benchmark worker process: runs one benchmark's rounds on request (pyperf-style isolation).
+
+The parent writes one JSON command per line on stdin and reads one JSON reply per line
+from a private copy of the original stdout; the benchmark's own output goes to stderr so
+it can never corrupt the protocol. Commands: ``load`` (target spec), ``calibrate``,
+``time`` (one round), ``memory``. End of input ends the process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import runpy
+import sys
+from typing import Any
+
+from codomyrmex.performance.profiling.runner import Benchmark, InProcessSampler
+
+
+def _namespace(target: dict[str, Any]) -> dict[str, Any]:
+    module = target.get("module")
+    if module and target.get("importable"):
+        return vars(importlib.import_module(module))
+    file = target.get("file")
+    if not file:
+        raise LookupError(f"cannot locate module {module!r} in a worker process")
+    return runpy.run_path(file, run_name="__codomyrmex_bench__")
+
+
+def resolve(target: dict[str, Any]) -> Benchmark:
+    """Find the benchmark described by ``target`` (see ``runner.worker_target``)."""
+    from codomyrmex.performance.profiling.suite import BenchmarkSuite
+
+    namespace = _namespace(target)
+    suite_name = target.get("suite")
+    if suite_name is not None:
+        for value in list(namespace.values()):
+            if isinstance(value, BenchmarkSuite) and value.name == suite_name:
+                for bench in value.benchmarks:
+                    if bench.name == target["benchmark"]:
+                        return bench
+        raise LookupError(f"benchmark {target['benchmark']!r} of suite {suite_name!r} not found")
+    obj: Any = namespace[target["qualname"].split(".")[0]]
+    for part in target["qualname"].split(".")[1:]:
+        obj = getattr(obj, part)
+    return Benchmark(name=target["benchmark"], func=obj)
+
+
+def _reply(channel: Any, message: dict[str, Any]) -> None:
+    channel.write(json.dumps(message) + "\n")
+    channel.flush()
+
+
+def main() -> None:
+    """Serve commands until stdin closes."""
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    sampler: InProcessSampler | None = None
+    for line in sys.stdin:
+        command = json.loads(line)
+        op = command["op"]
+        try:
+            if op == "load":
+                target = command["target"]
+                sys.path[:0] = [p for p in target.get("sys_path", []) if p not in sys.path]
+                sampler = InProcessSampler(resolve(target), disable_gc=command["disable_gc"])
+                _reply(channel, {"ok": True})
+                continue
+            if sampler is None:
+                raise RuntimeError("no benchmark loaded")
+            if op == "calibrate":
+                _reply(channel, {"loops": sampler.calibrate(command["min_time"])})
+            elif op == "time":
+                _reply(channel, {"sample": sampler.time(command["loops"])})
+            elif op == "memory":
+                _reply(channel, {"peak": sampler.peak_memory()})
+            else:
+                raise ValueError(f"unknown command {op!r}")
+        except Exception as exc:
+            _reply(channel, {"error": f"{type(exc).__name__}: {exc}", "load": op == "load"})
+    if sampler is not None:
+        sampler.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Benchmark baselines: versioned JSON files with raw samples and a machine fingerprint.
+
+A baseline keeps every per-round sample (not just a mean), the speed probes taken during
+the run, the package version and a fingerprint of the machine (Python build, platform,
+CPU model, core count). Files are written atomically (temporary file, fsync, rename), so
+an interrupted save never leaves a half-written baseline. A file that cannot be read or
+parsed raises :class:`BaselineError` naming it; it is never modified.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
+from codomyrmex.performance.telemetry import package_version
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "BaselineError", "fingerprint", "load", "save"]
+
+SCHEMA = "codomyrmex-performance/benchmark-baseline"
+SCHEMA_VERSION = 1
+
+
+class BaselineError(ValueError):
+    """A baseline file is missing, unreadable or not a valid baseline."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"cannot use baseline {self.path}: {reason}")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+@lru_cache(maxsize=1)
+def fingerprint() -> dict[str, Any]:
+    """What makes timings from two machines or interpreters incomparable."""
+    build, build_date = platform.python_build()
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "python_build": f"{build} {build_date} {platform.python_compiler()}",
+        "python_debug": hasattr(sys, "gettotalrefcount"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def fingerprint_differences(stored: dict[str, Any]) -> list[str]:
+    """Human-readable differences between a stored fingerprint and this machine's."""
+    current = fingerprint()
+    return [
+        f"{key}: baseline {stored.get(key)!r}, now {value!r}"
+        for key, value in current.items()
+        if key in stored and stored[key] != value
+    ]
+
+
+def save(result: SuiteResult, path: str | os.PathLike[str]) -> Path:
+    """Write ``result`` as a baseline to ``path`` atomically; failed benchmarks are left out."""
+    target = Path(path)
+    document = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "package_version": package_version(),
+        "suite": result.name,
+        "run_id": result.run_id,
+        "commit": result.commit,
+        "fingerprint": result.fingerprint or fingerprint(),
+        "benchmarks": {r.name: r.to_dict() for r in result.results if not r.failed},
+    }
+    text = json.dumps(document, indent=1, allow_nan=False, default=str)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load(path: str | os.PathLike[str]) -> SuiteResult:
+    """Read a baseline saved by :func:`save`; raise :class:`BaselineError` if it is not one."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(path, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaselineError(path, f"unreadable ({exc.__class__.__name__}: {exc})") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BaselineError(path, f"not valid JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise BaselineError(path, "not a codomyrmex-performance benchmark baseline")
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BaselineError(path, f"unsupported schema version {version!r}")
+    try:
+        benchmarks = document["benchmarks"]
+        results = [
+            BenchmarkResult.from_dict({**data, "name": name}) for name, data in benchmarks.items()
+        ]
+        return SuiteResult(
+            name=str(document.get("suite") or ""),
+            results=results,
+            run_id=str(document.get("run_id") or ""),
+            commit=document.get("commit"),
+            fingerprint=dict(document.get("fingerprint") or {}),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BaselineError(path, f"malformed content ({exc.__class__.__name__}: {exc})") from None

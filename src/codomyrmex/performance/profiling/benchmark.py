@@ -1,0 +1,325 @@
+"""Benchmarks users can trust: calibrated rounds, honest statistics, baselines, OTLP export.
+
+::
+
+    from codomyrmex.performance import BenchmarkSuite, run_benchmark
+
+    suite = BenchmarkSuite("parsing")
+
+    @suite.add
+    def parse_small():
+        parse(SMALL)
+
+    run = run_benchmark(suite, save_baseline="parsing.json")   # later runs: baseline=...
+    for result in run.results:
+        print(result.name, result.median, result.iqr, result.verdict)
+
+    # The gate: old and new code alternating in short rounds within ONE run.
+    result = run_benchmark(new_parse, baseline=old_parse)
+    assert result.comparison.verdict != "regression"
+
+Each benchmark is calibrated (calls per round so a timed value lasts ``min_time``,
+10 ms by default), warmed up, then timed for ``rounds`` rounds (10 by default, 20 pairs
+when interleaved). ``samples`` are seconds per call, one per round; statistics are in
+:mod:`~codomyrmex.performance.profiling.stats`; verdicts and the noise floor of stored
+baselines in :mod:`~codomyrmex.performance.profiling.compare`.
+
+``baseline=`` accepts a JSON file written by ``save_baseline=`` (raises
+:class:`BaselineError` naming the file if it cannot be used; the file is never touched),
+a previous ``SuiteResult``/``BenchmarkResult``, or code to *interleave* with: a callable
+(for a callable target) or a ``BenchmarkSuite`` (benchmarks matched by name).
+
+Options: ``rounds``, ``warmup`` (rounds, default 1), ``min_time`` (s), ``loops`` (skip
+calibration), ``processes`` (0 = in-process; N = rounds spread over N fresh worker
+processes, as the CLI does), ``baseline_source`` (directories put first on ``sys.path`` of
+baseline-side workers: interleave with another version of the code), ``disable_gc``,
+``memory`` (tracemalloc peak of one call, measured after timing), ``min_effect``
+(``0.05`` or ``"5%"``), ``min_effect_abs`` (seconds or ``"2us"``), ``alpha``,
+``noise_floor`` (a minimum for stored comparisons), ``resamples``, ``seed``, ``progress``
+(called as ``progress(name, done, total)`` after each round).
+
+A benchmark that raises is reported with ``error`` set and no samples; the others run.
+When a tracer can record, the run is exported (see
+:mod:`~codomyrmex.performance.profiling.export`) and flushed before returning.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from codomyrmex.performance.profiling import baseline as baselines
+from codomyrmex.performance.profiling import compare
+from codomyrmex.performance.profiling.baseline import BaselineError
+from codomyrmex.performance.profiling.export import current_commit, export_run
+from codomyrmex.performance.profiling.result import BenchmarkResult, Comparison, SuiteResult
+from codomyrmex.performance.profiling.runner import (
+    Benchmark,
+    BenchmarkFailure,
+    Collected,
+    InProcessSampler,
+    Sampler,
+    WorkerSampler,
+    WorkerUnavailable,
+    collect,
+)
+from codomyrmex.performance.profiling.suite import BenchmarkSuite
+
+__all__ = [
+    "BaselineError",
+    "BenchmarkResult",
+    "BenchmarkSuite",
+    "Comparison",
+    "SuiteResult",
+    "run_benchmark",
+]
+
+
+@dataclass(frozen=True)
+class _Options:
+    rounds: int | None = None
+    warmup: int = 1
+    min_time: float = 0.01
+    loops: int | None = None
+    processes: int = 0
+    baseline_source: Sequence[str] = ()
+    disable_gc: bool = False
+    memory: bool = False
+    progress: Callable[[str, int, int], None] | None = None
+
+
+def _parse_options(options: dict[str, Any]) -> tuple[_Options, compare.Criteria]:
+    criteria_keys = {"min_effect", "min_effect_abs", "alpha", "noise_floor", "resamples", "seed"}
+    unknown = set(options) - criteria_keys - set(_Options.__dataclass_fields__)
+    if unknown:
+        raise TypeError(f"run_benchmark() got unexpected option(s): {', '.join(sorted(unknown))}")
+    criteria = compare.Criteria(
+        min_effect=compare.parse_effect(options.pop("min_effect", 0.05)),
+        min_effect_abs=compare.parse_duration(options.pop("min_effect_abs", 0.0)),
+        alpha=float(options.pop("alpha", 0.05)),
+        noise_floor=float(options.pop("noise_floor", 1.0)),
+        resamples=int(options.pop("resamples", 2000)),
+        seed=int(options.pop("seed", 0)),
+    )
+    source = options.get("baseline_source", ())
+    if isinstance(source, (str, os.PathLike)):
+        source = [source]
+    options["baseline_source"] = tuple(os.path.abspath(os.fspath(p)) for p in source)
+    parsed = _Options(**options)
+    for key in ("warmup", "processes"):
+        if getattr(parsed, key) < 0:
+            raise ValueError(f"{key} must be >= 0")
+    if parsed.rounds is not None and parsed.rounds < 2:
+        raise ValueError("rounds must be >= 2")
+    if parsed.min_time <= 0 or (parsed.loops is not None and parsed.loops < 1):
+        raise ValueError("min_time must be > 0 and loops >= 1")
+    if parsed.baseline_source and not parsed.processes:
+        parsed = _Options(**{**parsed.__dict__, "processes": 1})
+    return parsed, criteria
+
+
+def _as_suite(target: Any) -> tuple[BenchmarkSuite, bool]:
+    if isinstance(target, BenchmarkSuite):
+        return target, False
+    if not callable(target):
+        raise TypeError(f"run_benchmark() needs a BenchmarkSuite or a callable, got {target!r}")
+    name = str(getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target)))
+    suite = BenchmarkSuite(name)
+    suite.add(target, name=name)
+    for bench in suite.benchmarks:  # a bare callable is located by its own module in workers
+        bench.suite, bench.origin = None, None
+    return suite, True
+
+
+def _stored_baseline(baseline: Any) -> SuiteResult | None:
+    if isinstance(baseline, (str, os.PathLike)):
+        return baselines.load(baseline)
+    if isinstance(baseline, SuiteResult):
+        return baseline
+    if isinstance(baseline, BenchmarkResult):
+        return SuiteResult(baseline.suite or "", [baseline])
+    return None
+
+
+def run_benchmark(
+    target: BenchmarkSuite | Callable[[], Any],
+    *,
+    baseline: Any = None,
+    save_baseline: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> Any:
+    """Run a suite (returns a ``SuiteResult``) or a callable (returns its ``BenchmarkResult``)."""
+    opts, criteria = _parse_options(dict(options))
+    suite, single = _as_suite(target)
+    if baseline is None:
+        baseline = suite.baseline
+    stored = _stored_baseline(baseline)
+    partners: dict[str, Benchmark] = {}
+    if isinstance(baseline, BenchmarkSuite):
+        partners = {b.name: b for b in baseline.benchmarks}
+    elif stored is None and baseline is not None:
+        if not callable(baseline) or not single:
+            raise TypeError(
+                "baseline must be a path, a result, a BenchmarkSuite, or (for a callable "
+                f"target) a callable to interleave with; got {baseline!r}"
+            )
+        partner_name = getattr(baseline, "__qualname__", "baseline")
+        partners = {suite.benchmarks[0].name: Benchmark(name=partner_name, func=baseline)}
+    interleave = bool(partners) or bool(opts.baseline_source)
+    rounds = opts.rounds or (20 if interleave else 10)
+
+    run = SuiteResult(
+        suite.name, [], run_id=uuid.uuid4().hex, commit=current_commit(),
+        fingerprint=baselines.fingerprint(),
+    )  # fmt: skip
+    if stored is not None and stored.fingerprint:
+        differences = baselines.fingerprint_differences(stored.fingerprint)
+        if differences:
+            message = "baseline measured on a different machine or Python: " + "; ".join(
+                differences
+            )
+            run.warnings.append(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+    started = time.time_ns()
+    windows: list[tuple[int, int]] = []
+    drafts: list[Comparison | None] = []
+    for bench in suite.benchmarks:
+        window_start = time.time_ns()
+        partner = partners.get(bench.name)
+        if partners and partner is None:
+            run.warnings.append(f"{bench.name}: no baseline benchmark of that name to interleave")
+        result, draft = _run_one(bench, partner, stored, opts, criteria, rounds, suite.name)
+        run.results.append(result)
+        drafts.append(draft)
+        windows.append((window_start, time.time_ns()))
+    for result, comparison in zip(run.results, compare.decide(drafts, criteria), strict=False):
+        result.comparison = comparison
+        if comparison is not None:
+            result.warnings.extend(comparison.warnings)
+    export_run(run, windows, started, time.time_ns())
+
+    if save_baseline is not None:
+        if run.failures:
+            names = ", ".join(r.name for r in run.failures)
+            message = f"baseline {os.fspath(save_baseline)} not written: {names} failed"
+            run.warnings.append(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+        else:
+            run.baseline_saved = str(baselines.save(run, save_baseline))
+    return run.results[0] if single else run
+
+
+def _samplers(
+    bench: Benchmark, partner: Benchmark | None, opts: _Options, notes: list[str]
+) -> Callable[[], list[Sampler]]:
+    def in_process() -> list[Sampler]:
+        sides = [partner, bench] if partner is not None else [bench]
+        return [InProcessSampler(b, disable_gc=opts.disable_gc) for b in sides]
+
+    def workers() -> list[Sampler]:
+        made: list[Sampler] = []
+        try:
+            if partner is not None:
+                made.append(WorkerSampler(partner, disable_gc=opts.disable_gc))
+            elif opts.baseline_source:
+                made.append(
+                    WorkerSampler(
+                        bench, disable_gc=opts.disable_gc, extra_path=opts.baseline_source
+                    )
+                )
+            made.append(WorkerSampler(bench, disable_gc=opts.disable_gc))
+        except WorkerUnavailable as exc:
+            for sampler in made:
+                sampler.close()
+            if opts.baseline_source:
+                raise
+            if not notes:
+                notes.append(f"ran in-process: no worker can load it ({exc})")
+            return in_process()
+        return made
+
+    return workers if opts.processes else in_process
+
+
+def _run_one(
+    bench: Benchmark,
+    partner: Benchmark | None,
+    stored: SuiteResult | None,
+    opts: _Options,
+    criteria: compare.Criteria,
+    rounds: int,
+    suite_name: str,
+) -> tuple[BenchmarkResult, Comparison | None]:
+    notes: list[str] = []
+    done = 0
+
+    def on_round() -> None:
+        nonlocal done
+        done += 1
+        if opts.progress is not None:
+            opts.progress(bench.name, done, rounds)
+
+    try:
+        collected: Collected = collect(
+            _samplers(bench, partner, opts, notes),
+            rounds=rounds,
+            warmup=opts.warmup,
+            min_time=opts.min_time,
+            loops=opts.loops,
+            processes=opts.processes,
+            memory=opts.memory,
+            on_round=on_round,
+        )
+    except Exception as exc:
+        error = str(exc) if isinstance(exc, BenchmarkFailure) else f"{type(exc).__name__}: {exc}"
+        failed = BenchmarkResult(bench.name, [], 0, 0, suite=suite_name, error=error)
+        failed.warnings.extend(notes)
+        return failed, None
+    samples = collected.samples[-1]
+    result = BenchmarkResult(
+        name=bench.name,
+        samples=samples,
+        iterations=collected.loops,
+        rounds=len(samples),
+        suite=suite_name,
+        groups=collected.groups,
+        probes=collected.probes,
+        memory_peak=collected.memory_peak[-1] if collected.memory_peak else None,
+        warnings=notes,
+    )
+    result.warnings.extend(_stability_warnings(result))
+    draft: Comparison | None = None
+    if len(collected.samples) == 2:
+        draft = compare.interleaved(collected.samples[0], samples, criteria)
+        if len(samples) < 6:
+            result.warnings.append(
+                f"only {len(samples)} interleaved pairs: the signed-rank test needs >= 6"
+            )
+    elif stored is not None:
+        try:
+            reference = stored[bench.name]
+        except KeyError:
+            result.warnings.append("not in the baseline: no comparison")
+        else:
+            draft = compare.stored(reference, result, criteria)
+    return result, draft
+
+
+def _stability_warnings(result: BenchmarkResult) -> list[str]:
+    found: list[str] = []
+    count = len(result.samples)
+    if count < 5:
+        found.append(f"only {count} samples: too few for stable statistics")
+    if not math.isnan(result.cv) and result.cv > 0.10:
+        found.append(f"unstable: coefficient of variation {result.cv:.0%} (> 10%)")
+    low, high = result.outliers
+    if count and (low + high) / count >= 0.1:
+        found.append(f"{low + high} of {count} samples are outliers (kept)")
+    return found
