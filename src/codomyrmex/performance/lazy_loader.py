@@ -1,0 +1,435 @@
+"""Import modules on first use, and see each real import as an OpenTelemetry span.
+
+::
+
+    from codomyrmex.performance import lazy_import
+
+    np = lazy_import("numpy")                      # nothing is imported yet
+    ElementTree = lazy_import("xml.etree.ElementTree")
+    helpers = lazy_import(".helpers", package="myapp")
+
+    def total(values):
+        return np.sum(values)                      # the first attribute access imports numpy
+
+How it behaves
+--------------
+* ``lazy_import(name, package=None)`` resolves a package-relative name at once (no import)
+  and returns a :class:`LazyLoader` handle; calling it again for the same module returns
+  the same handle. ``LazyLoader(name, package)`` makes a handle of its own.
+* The first attribute access, ``dir()``, or ``.load()`` imports the module, exactly once:
+  threads that touch the handle meanwhile wait for that import and then see the module.
+* The handle **becomes** the module, the way :class:`importlib.util.LazyLoader` works:
+  the module's code executes into the handle, ``sys.modules[name] is handle``, and its
+  class switches to :class:`types.ModuleType`. After loading, an attribute access is a
+  plain module attribute access, with no proxy in between. Where the module cannot run
+  inside the handle (it was already imported, it is an extension or built-in module, or
+  it replaces itself in ``sys.modules``) the handle instead takes a copy of the module's
+  namespace at load time: lookups cost the same, names added later are forwarded to the
+  module, but a global the module *rebinds* later (or a monkeypatch of it) is only seen
+  through the real module, which ``.load()`` returns.
+* ``.is_loaded()`` and ``.load()`` keep working after loading, unless the module defines
+  names ``load`` / ``is_loaded`` of its own: those win, as on any module. Before loading,
+  ``handle.load(fp)`` (with arguments) calls the module's ``load``, so
+  ``json = lazy_import("json"); json.load(fp)`` works as a first touch.
+* ``repr()`` says ``<LazyLoader 'name' (unloaded)>`` (or ``(failed: ...)``) before loading
+  and is the module's own repr afterwards, since the handle then is the module.
+* A module that cannot be imported makes ``lazy_import`` succeed and the first use raise
+  the import's own exception (``ModuleNotFoundError: No module named 'name'``). The
+  failure is remembered: later uses raise a copy of it, chained to the first one, and
+  the import is **not retried** (so a broken optional dependency costs one import
+  attempt, and every use reports the same error).
+
+Telemetry
+---------
+Each real import done through a handle is a span ``import <module>`` (``INTERNAL``; a
+child of whatever span was current where the first use happened, so lazy imports made
+while importing show up nested) with the attribute ``codomyrmex.module.name``, and a
+``codomyrmex.import.duration`` histogram point (seconds) with the same attribute; a
+failed import adds ``error.type`` to both and sets the span status to ``ERROR``.
+:func:`import_timings` returns the durations of the successful ones.
+
+Importing this module does not import OpenTelemetry: when no part of OpenTelemetry has
+been imported by the time a module loads, no provider can be set, and the import is only
+timed.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import sys
+import threading
+import time
+import types
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+
+    from codomyrmex.performance.telemetry import ScopeTelemetry
+
+__all__ = ["LazyLoader", "import_timings", "lazy_import"]
+
+IMPORT_DURATION = "codomyrmex.import.duration"
+MODULE_NAME_ATTRIBUTE = "codomyrmex.module.name"
+
+
+class _HandleState:
+    """What a handle knows before it becomes its module."""
+
+    __slots__ = ("error", "lock", "module", "name", "owner")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lock = threading.RLock()
+        self.owner: int | None = None
+        self.module: types.ModuleType | None = None
+        self.error: Exception | None = None
+
+
+_states: weakref.WeakKeyDictionary[types.ModuleType, _HandleState] = weakref.WeakKeyDictionary()
+_handles: weakref.WeakValueDictionary[str, types.ModuleType] = weakref.WeakValueDictionary()
+_handles_lock = threading.Lock()
+_timings: dict[str, float] = {}
+
+
+class LazyLoader(types.ModuleType):
+    """A module that is imported on its first use; see the module documentation."""
+
+    def __init__(self, module_name: str, package: str | None = None) -> None:
+        name = _absolute_name(module_name, package)
+        super().__init__(name)
+        _states[self] = _HandleState(name)
+
+    def is_loaded(self) -> bool:
+        """False: a loaded handle is its module, which answers True."""
+        return False
+
+    def load(self, *args: Any, **kwargs: Any) -> Any:
+        """Import the module now (once) and return it.
+
+        With arguments, call the module's own ``load`` instead (``json.load(fp)``).
+        """
+        module = _resolve(self)
+        if args or kwargs:
+            return module.load(*args, **kwargs)
+        return module
+
+    def __getattr__(self, name: str) -> Any:
+        state = _states[self]
+        if state.owner == threading.get_ident():
+            raise AttributeError(
+                f"partially initialized module {state.name!r} has no attribute {name!r} "
+                "(most likely due to a circular import)"
+            )
+        return getattr(_resolve(self), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if _states[self].owner == threading.get_ident():
+            super().__setattr__(name, value)
+        else:
+            setattr(_resolve(self), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if _states[self].owner == threading.get_ident():
+            super().__delattr__(name)
+        else:
+            delattr(_resolve(self), name)
+
+    def __dir__(self) -> list[str]:
+        if _states[self].owner == threading.get_ident():
+            return sorted(self.__dict__)
+        return dir(_resolve(self))
+
+    def __repr__(self) -> str:
+        state = _states[self]
+        if state.error is not None:
+            status = f"failed: {type(state.error).__name__}"
+        elif state.owner is not None:
+            status = "loading"
+        else:
+            status = "unloaded"
+        return f"<LazyLoader {state.name!r} ({status})>"
+
+
+def lazy_import(module_name: str, package: str | None = None) -> LazyLoader:
+    """A handle that imports ``module_name`` on first use (one shared handle per module)."""
+    name = _absolute_name(module_name, package)
+    with _handles_lock:
+        handle = _handles.get(name)
+        if handle is None:
+            handle = LazyLoader(name)
+            _handles[name] = handle
+    return handle  # type: ignore[return-value]  # a loaded handle is its module
+
+
+def import_timings() -> dict[str, float]:
+    """Seconds taken by each successful import done through a lazy handle in this process."""
+    return dict(_timings)
+
+
+def _absolute_name(module_name: str, package: str | None) -> str:
+    if not isinstance(module_name, str) or not module_name.strip("."):
+        raise ValueError(f"module_name must be a module name, got {module_name!r}")
+    if module_name.startswith(".") and not package:
+        raise TypeError(f"lazy_import({module_name!r}) is relative: pass package=")
+    return importlib.util.resolve_name(module_name, package)
+
+
+def _resolve(handle: LazyLoader) -> types.ModuleType:
+    """Import the handle's module once; every caller gets the module or the same failure."""
+    state = _states[handle]
+    with state.lock:
+        if state.module is not None:
+            return state.module
+        if state.error is not None:
+            raise _replay(state.error) from state.error
+        if state.owner is not None:  # touched again while its own import runs
+            return handle
+        state.owner = threading.get_ident()
+        try:
+            module = _import_into(handle, state.name)
+        except Exception as exc:
+            state.error = exc
+            raise
+        finally:
+            state.owner = None
+        state.module = module
+        return module
+
+
+def _replay(error: Exception) -> Exception:
+    """A fresh copy of a remembered failure (re-raising one object grows its traceback)."""
+    try:
+        again = copy.copy(error)
+    except Exception:
+        again = ImportError(str(error))
+    again.__traceback__ = None
+    return again
+
+
+def _import_into(handle: LazyLoader, name: str) -> types.ModuleType:
+    """Import ``name``, executing it into ``handle`` when its loader allows; report it."""
+    existing = sys.modules.get(name)
+    if existing is not None:  # someone imported it meanwhile: no import to report
+        _become_copy(handle, existing)
+        return existing
+    _install_finder()
+    key = (threading.get_ident(), name)
+    _targets[key] = handle
+    report = _ImportReport(name)
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:
+        report.failed(exc)
+        raise
+    finally:
+        _targets.pop(key, None)
+    _timings[name] = report.succeeded()
+    if module is handle:
+        _become_module(handle, module)
+    else:
+        _become_copy(handle, module)
+    return module
+
+
+def _become_module(handle: types.ModuleType, module: types.ModuleType) -> None:
+    """The handle is the module: keep ``is_loaded``/``load`` answering, then drop the hooks."""
+    namespace = handle.__dict__
+    namespace["__getattr__"] = _api_getattr(module, namespace.get("__getattr__"), module)
+    handle.__class__ = types.ModuleType
+
+
+def _become_copy(handle: types.ModuleType, module: types.ModuleType) -> None:
+    """The module lives elsewhere: mirror its namespace, forward names it gains later."""
+    namespace = handle.__dict__
+    namespace.clear()
+    namespace.update(module.__dict__)
+    namespace["__getattr__"] = _api_getattr(module, lambda name: getattr(module, name), module)
+    handle.__class__ = types.ModuleType
+
+
+def _api_getattr(
+    module: types.ModuleType,
+    fallback: Callable[[str], Any] | None,
+    loaded: types.ModuleType,
+) -> Callable[[str], Any]:
+    """A module ``__getattr__`` answering ``is_loaded``/``load``, then deferring."""
+
+    def is_loaded() -> bool:
+        return True
+
+    def load() -> types.ModuleType:
+        return loaded
+
+    def __getattr__(name: str) -> Any:
+        if name == "is_loaded":
+            return is_loaded
+        if name == "load":
+            return load
+        if fallback is not None:
+            return fallback(name)
+        raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+# -- executing a module into its handle ----------------------------------------------------
+
+_targets: dict[tuple[int, str], LazyLoader] = {}
+
+
+class _IntoHandleFinder:
+    """First on ``sys.meta_path``; only acts for the module a handle is importing right now.
+
+    It asks the finders after it for the spec and wraps the loader so that the module is
+    created as the handle itself. It stays installed once added (removing an entry while
+    another thread walks ``sys.meta_path`` could make that thread skip a finder).
+    """
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> ModuleSpec | None:
+        handle = _targets.get((threading.get_ident(), fullname))
+        if handle is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or isinstance(finder, _IntoHandleFinder):
+                continue
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                continue
+            spec: ModuleSpec | None = find_spec(fullname, path, target)
+            if spec is None:
+                continue
+            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                spec.loader = _IntoHandleLoader(spec.loader, handle, spec)  # type: ignore[assignment]
+            return spec
+        return None
+
+
+class _IntoHandleLoader:
+    """Delegates to the real loader, but creates the module as the waiting handle."""
+
+    def __init__(self, loader: Any, handle: LazyLoader, spec: ModuleSpec) -> None:
+        self._loader = loader
+        self._handle = handle
+        self._spec = spec
+
+    def create_module(self, spec: ModuleSpec) -> types.ModuleType | None:
+        create = getattr(self._loader, "create_module", None)
+        module: types.ModuleType | None = create(spec) if create is not None else None
+        if module is not None:
+            return module
+        self._handle.__dict__["__loader__"] = self._loader
+        return self._handle
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        try:
+            self._loader.exec_module(module)
+        finally:
+            self._spec.loader = self._loader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+
+_finder = _IntoHandleFinder()
+_finder_lock = threading.Lock()
+
+
+def _install_finder() -> None:
+    if _finder not in sys.meta_path:
+        with _finder_lock:
+            if _finder not in sys.meta_path:
+                sys.meta_path.insert(0, _finder)
+
+
+# -- telemetry -------------------------------------------------------------------------
+
+
+def _scope() -> ScopeTelemetry | None:
+    """The package's telemetry scope, or None while OpenTelemetry was never imported."""
+    if "opentelemetry.trace" not in sys.modules and "opentelemetry.metrics" not in sys.modules:
+        return None
+    try:
+        from codomyrmex.performance.telemetry import scope_telemetry
+
+        return scope_telemetry()
+    except Exception:
+        return None
+
+
+def _error_type(error: Exception) -> str:
+    """The semantic-conventions ``error.type``: the qualified class name, builtins bare."""
+    cls = type(error)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class _ImportReport:
+    """Times one import and reports it as a span and a histogram point."""
+
+    __slots__ = ("_name", "_scope", "_span", "_start", "_token")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._scope = _scope()
+        self._span: Any = None
+        self._token: Any = None
+        if self._scope is not None:
+            self._start_span()
+        self._start = time.perf_counter()
+
+    def _start_span(self) -> None:
+        try:
+            tracer = self._scope.tracer() if self._scope is not None else None
+            if tracer is None:
+                return
+            from opentelemetry import context, trace
+
+            span = tracer.start_span(
+                f"import {self._name}",
+                kind=trace.SpanKind.INTERNAL,
+                attributes={MODULE_NAME_ATTRIBUTE: self._name},
+            )
+            self._token = context.attach(trace.set_span_in_context(span))
+            self._span = span
+        except Exception:
+            self._span = None
+
+    def succeeded(self) -> float:
+        elapsed = time.perf_counter() - self._start
+        self._finish(elapsed, None)
+        return elapsed
+
+    def failed(self, error: Exception) -> None:
+        self._finish(time.perf_counter() - self._start, error)
+
+    def _finish(self, elapsed: float, error: Exception | None) -> None:
+        if self._scope is None:
+            return
+        try:
+            attributes = {MODULE_NAME_ATTRIBUTE: self._name}
+            if error is not None:
+                attributes["error.type"] = _error_type(error)
+            span = self._span
+            if span is not None:
+                from opentelemetry import context
+                from opentelemetry.trace import Status, StatusCode
+
+                context.detach(self._token)
+                if error is not None and span.is_recording():
+                    span.set_attribute("error.type", attributes["error.type"])
+                    span.record_exception(error)
+                    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                span.end()
+            self._scope.duration_histogram(
+                IMPORT_DURATION, "Duration of imports done through lazy_import"
+            ).record(elapsed, attributes)
+        except Exception:
+            return
