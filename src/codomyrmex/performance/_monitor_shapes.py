@@ -1,0 +1,289 @@
+"""Monitoring wrappers for coroutines, generators and async generators.
+
+They are timed over the real work, not over the creation of the coroutine or generator.
+A coroutine's span is current for the whole ``await`` (its context belongs to its task).
+A generator's span runs from the first ``next()`` to exhaustion or ``close()`` but is
+current only while the generator itself runs: it is attached before each step and
+detached before the value goes back to the consumer, so the consumer's own spans are not
+parented under it. ``execution_time`` and ``cpu_time`` of a generator add up its steps
+(the consumer's time between steps is not the generator's work). ``send``/``throw``/
+``close`` and ``asend``/``athrow``/``aclose`` pass through; ``GeneratorExit`` and
+``asyncio.CancelledError`` end the call without marking it failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
+from typing import TYPE_CHECKING, Any
+
+from codomyrmex.performance import _monitor_wrappers as core
+from codomyrmex.performance._monitor_wrappers import (
+    RUSAGE_WHO,
+    CallSite,
+    Record,
+    TelemetryState,
+    error_type_name,
+    fail_span,
+    perf_counter,
+    report_telemetry_error,
+    rusage,
+    span_ids,
+)
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span
+
+__all__ = ["async_generator_wrapper", "coroutine_wrapper", "generator_wrapper"]
+
+
+def _start_span(telemetry: TelemetryState, site: CallSite) -> Span | None:
+    tracer = telemetry.tracer()
+    if tracer is None:
+        return None
+    try:
+        return tracer.start_span(site.name, attributes=site.span_attributes)
+    except Exception as failure:
+        report_telemetry_error(failure)
+        return None
+
+
+def _context_of(span: Span | None) -> Context | None:
+    if span is None:
+        return None
+    try:
+        return core._set_span_in_context(span)
+    except Exception as failure:
+        report_telemetry_error(failure)
+        return None
+
+
+def _attach(context: Context | None) -> object:
+    if context is None:
+        return None
+    try:
+        return core._attach(context)
+    except Exception as failure:
+        report_telemetry_error(failure)
+        return None
+
+
+def _detach(token: object) -> None:
+    if token is not None:
+        try:
+            core._detach(token)
+        except Exception as failure:
+            report_telemetry_error(failure)
+
+
+class _Run:
+    """One monitored call: its span, the time and CPU spent in it, and how it ended."""
+
+    __slots__ = (
+        "context",
+        "cpu",
+        "duration",
+        "error",
+        "maxrss",
+        "not_errors",
+        "record",
+        "site",
+        "span",
+        "start",
+        "telemetry",
+    )
+
+    def __init__(
+        self,
+        site: CallSite,
+        telemetry: TelemetryState,
+        record: Callable[[Record], None],
+        not_errors: tuple[type[BaseException], ...],
+    ) -> None:
+        self.site = site
+        self.telemetry = telemetry
+        self.record = record
+        self.not_errors = not_errors
+        self.span = _start_span(telemetry, site)
+        self.context = _context_of(self.span)
+        self.start: float | None = None
+        self.duration = 0.0
+        self.cpu = 0.0
+        self.maxrss = 0
+        self.error: BaseException | None = None
+
+    def add(self, t0: float, r0: Any) -> None:
+        """Account one step that started at ``t0`` with usage ``r0``."""
+        t1 = perf_counter()
+        r1 = rusage(RUSAGE_WHO)
+        if self.start is None:
+            self.start = t0
+        self.duration += t1 - t0
+        self.cpu += r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
+        self.maxrss = r1.ru_maxrss
+
+    def failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, self.not_errors):
+            self.error = exc
+
+    def finish(self) -> None:
+        """Record the histogram point (span current), end the span, append history."""
+        site, span, exc = self.site, self.span, self.error
+        error_type = None if exc is None else error_type_name(exc)
+        attributes = (
+            site.metric_attributes if error_type is None else site.error_attributes(error_type)
+        )
+        token = _attach(self.context)
+        try:
+            self.telemetry.histogram.record(self.duration, attributes)
+        except Exception as failure:
+            report_telemetry_error(failure)
+        _detach(token)
+        trace_id = span_id = None
+        if span is not None:
+            try:
+                if exc is not None and error_type is not None:
+                    fail_span(span, exc, error_type)
+                trace_id, span_id = span_ids(span)
+                span.end()
+            except Exception as failure:
+                report_telemetry_error(failure)
+        start = perf_counter() if self.start is None else self.start
+        self.record(
+            (site.name, start, self.duration, self.cpu, self.maxrss, error_type,
+             trace_id, span_id, site.metadata)
+        )  # fmt: skip
+
+
+def coroutine_wrapper(
+    func: Callable[..., Coroutine[Any, Any, Any]],
+    site: CallSite,
+    telemetry: TelemetryState,
+    record: Callable[[Record], None],
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    from asyncio import CancelledError
+
+    not_errors = (CancelledError,)
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        run = _Run(site, telemetry, record, not_errors)
+        token = _attach(run.context)
+        r0 = rusage(RUSAGE_WHO)
+        t0 = perf_counter()
+        try:
+            return await func(*args, **kwargs)
+        except BaseException as exc:
+            run.failed(exc)
+            raise
+        finally:
+            run.add(t0, r0)
+            _detach(token)
+            run.finish()
+
+    return wrapper
+
+
+def generator_wrapper(
+    func: Callable[..., Generator[Any, Any, Any]],
+    site: CallSite,
+    telemetry: TelemetryState,
+    record: Callable[[Record], None],
+) -> Callable[..., Generator[Any, Any, Any]]:
+    not_errors = (GeneratorExit,)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        run = _Run(site, telemetry, record, not_errors)
+        try:
+            gen = func(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                token = _attach(run.context)
+                r0 = rusage(RUSAGE_WHO)
+                t0 = perf_counter()
+                try:
+                    if thrown is None:
+                        item = gen.send(sent)
+                    else:
+                        exc, thrown = thrown, None
+                        item = gen.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    run.add(t0, r0)
+                    _detach(token)
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    token = _attach(run.context)
+                    r0 = rusage(RUSAGE_WHO)
+                    t0 = perf_counter()
+                    try:
+                        gen.close()
+                    finally:
+                        run.add(t0, r0)
+                        _detach(token)
+                    raise
+                except BaseException as exc:
+                    sent, thrown = None, exc
+        except BaseException as exc:
+            run.failed(exc)
+            raise
+        finally:
+            run.finish()
+
+    return wrapper
+
+
+def async_generator_wrapper(
+    func: Callable[..., AsyncGenerator[Any, Any]],
+    site: CallSite,
+    telemetry: TelemetryState,
+    record: Callable[[Record], None],
+) -> Callable[..., AsyncGenerator[Any, Any]]:
+    from asyncio import CancelledError
+
+    not_errors = (GeneratorExit, CancelledError)
+
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        run = _Run(site, telemetry, record, not_errors)
+        try:
+            agen = func(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                token = _attach(run.context)
+                r0 = rusage(RUSAGE_WHO)
+                t0 = perf_counter()
+                try:
+                    if thrown is None:
+                        item = await agen.asend(sent)
+                    else:
+                        exc, thrown = thrown, None
+                        item = await agen.athrow(exc)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    run.add(t0, r0)
+                    _detach(token)
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    token = _attach(run.context)
+                    r0 = rusage(RUSAGE_WHO)
+                    t0 = perf_counter()
+                    try:
+                        await agen.aclose()
+                    finally:
+                        run.add(t0, r0)
+                        _detach(token)
+                    raise
+                except BaseException as exc:
+                    sent, thrown = None, exc
+        except BaseException as exc:
+            run.failed(exc)
+            raise
+        finally:
+            run.finish()
+
+    return wrapper
