@@ -1,7 +1,7 @@
 """Benchmark baselines: versioned JSON files with raw samples and a machine fingerprint.
 
-A baseline keeps every per-round sample (not just a mean), the speed probes taken during
-the run, the package version and a fingerprint of the machine (Python build, platform,
+One file holds one or more suites, each with every per-round sample (not just a mean) and
+the speed probes taken during the run, plus the package version and a fingerprint of the machine (Python build, platform,
 CPU model, core count). Files are written atomically (temporary file, fsync, rename), so
 an interrupted save never leaves a half-written baseline. A file that cannot be read or
 parsed raises :class:`BaselineError` naming it; it is never modified.
@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import tempfile
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,16 @@ from typing import Any
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.telemetry import package_version
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "BaselineError", "fingerprint", "load", "save"]
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "BaselineError",
+    "fingerprint",
+    "load",
+    "save",
+    "select",
+    "write_json",
+]
 
 SCHEMA = "codomyrmex-performance/benchmark-baseline"
 SCHEMA_VERSION = 1
@@ -72,19 +82,9 @@ def fingerprint_differences(stored: dict[str, Any]) -> list[str]:
     ]
 
 
-def save(result: SuiteResult, path: str | os.PathLike[str]) -> Path:
-    """Write ``result`` as a baseline to ``path`` atomically; failed benchmarks are left out."""
+def write_json(document: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``document`` as JSON atomically: temporary file, fsync, rename over ``path``."""
     target = Path(path)
-    document = {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "package_version": package_version(),
-        "suite": result.name,
-        "run_id": result.run_id,
-        "commit": result.commit,
-        "fingerprint": result.fingerprint or fingerprint(),
-        "benchmarks": {r.name: r.to_dict() for r in result.results if not r.failed},
-    }
     text = json.dumps(document, indent=1, allow_nan=False, default=str)
     directory = target.parent if str(target.parent) else Path(".")
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
@@ -100,8 +100,28 @@ def save(result: SuiteResult, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def load(path: str | os.PathLike[str]) -> SuiteResult:
-    """Read a baseline saved by :func:`save`; raise :class:`BaselineError` if it is not one."""
+def save(results: SuiteResult | Sequence[SuiteResult], path: str | os.PathLike[str]) -> Path:
+    """Write suite results as one baseline file, atomically; failed benchmarks are left out."""
+    runs = [results] if isinstance(results, SuiteResult) else list(results)
+    document = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "package_version": package_version(),
+        "fingerprint": (runs[0].fingerprint if runs else None) or fingerprint(),
+        "suites": {
+            run.name: {
+                "run_id": run.run_id,
+                "commit": run.commit,
+                "benchmarks": {r.name: r.to_dict() for r in run.results if not r.failed},
+            }
+            for run in runs
+        },
+    }
+    return write_json(document, path)
+
+
+def load(path: str | os.PathLike[str]) -> list[SuiteResult]:
+    """Read the suites of a baseline saved by :func:`save`; :class:`BaselineError` if invalid."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -118,16 +138,27 @@ def load(path: str | os.PathLike[str]) -> SuiteResult:
     if version != SCHEMA_VERSION:
         raise BaselineError(path, f"unsupported schema version {version!r}")
     try:
-        benchmarks = document["benchmarks"]
-        results = [
-            BenchmarkResult.from_dict({**data, "name": name}) for name, data in benchmarks.items()
+        machine = dict(document.get("fingerprint") or {})
+        return [
+            SuiteResult(
+                name=str(suite_name),
+                results=[
+                    BenchmarkResult.from_dict({**data, "name": name, "suite": suite_name})
+                    for name, data in suite["benchmarks"].items()
+                ],
+                run_id=str(suite.get("run_id") or ""),
+                commit=suite.get("commit"),
+                fingerprint=machine,
+            )
+            for suite_name, suite in document["suites"].items()
         ]
-        return SuiteResult(
-            name=str(document.get("suite") or ""),
-            results=results,
-            run_id=str(document.get("run_id") or ""),
-            commit=document.get("commit"),
-            fingerprint=dict(document.get("fingerprint") or {}),
-        )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BaselineError(path, f"malformed content ({exc.__class__.__name__}: {exc})") from None
+
+
+def select(suites: Sequence[SuiteResult], name: str) -> SuiteResult | None:
+    """The stored suite called ``name``; the only one if the file holds a single suite."""
+    for suite in suites:
+        if suite.name == name:
+            return suite
+    return suites[0] if len(suites) == 1 else None

@@ -137,9 +137,13 @@ def _as_suite(target: Any) -> tuple[BenchmarkSuite, bool]:
     return suite, True
 
 
-def _stored_baseline(baseline: Any) -> SuiteResult | None:
+def _stored_baseline(baseline: Any, suite: str, notes: list[str]) -> SuiteResult | None:
     if isinstance(baseline, (str, os.PathLike)):
-        return baselines.load(baseline)
+        found = baselines.select(baselines.load(baseline), suite)
+        if found is None:
+            notes.append(f"baseline {os.fspath(baseline)} has no suite {suite!r}: no comparison")
+            return SuiteResult(suite, [])
+        return found
     if isinstance(baseline, SuiteResult):
         return baseline
     if isinstance(baseline, BenchmarkResult):
@@ -159,7 +163,8 @@ def run_benchmark(
     suite, single = _as_suite(target)
     if baseline is None:
         baseline = suite.baseline
-    stored = _stored_baseline(baseline)
+    notes: list[str] = []
+    stored = _stored_baseline(baseline, suite.name, notes)
     partners: dict[str, Benchmark] = {}
     if isinstance(baseline, BenchmarkSuite):
         partners = {b.name: b for b in baseline.benchmarks}
@@ -176,7 +181,7 @@ def run_benchmark(
 
     run = SuiteResult(
         suite.name, [], run_id=uuid.uuid4().hex, commit=current_commit(),
-        fingerprint=baselines.fingerprint(),
+        fingerprint=baselines.fingerprint(), warnings=notes,
     )  # fmt: skip
     if stored is not None and stored.fingerprint:
         differences = baselines.fingerprint_differences(stored.fingerprint)

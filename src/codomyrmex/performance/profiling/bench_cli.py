@@ -1,0 +1,264 @@
+"""``codomyrmex-perf bench``: run benchmark suites, compare, gate.
+
+::
+
+    codomyrmex-perf bench benchmarks/ --save-baseline base.json        # on main
+    codomyrmex-perf bench benchmarks/ --baseline base.json --json out.json
+    codomyrmex-perf bench benchmarks/ --against ../main-checkout/src   # the CI gate
+
+``PATH`` is a Python file or a directory searched recursively for ``bench_*.py``; every
+module-level ``BenchmarkSuite`` in them runs. Rounds run in fresh worker processes
+(``--processes``, default 3; ``--in-process`` for quick runs). ``--against DIR``
+interleaves each benchmark with the same benchmark importing the code under ``DIR`` first
+(for example a checkout of the main branch): the comparison that stays trustworthy on a
+noisy machine. Against ``--baseline`` (a file saved earlier) a change within the
+measured noise is reported ``inconclusive``.
+
+Exit status: 0 when nothing regressed, 1 on a regression or a failed benchmark, 2 on bad
+input (missing path, no suites, corrupt baseline, unreachable ``--otlp``), always with one
+line on stderr. ``--save-baseline`` is written only when every benchmark succeeded and
+none regressed. Telemetry is exported when ``--otlp`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``
+is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from codomyrmex.performance.cli import CliError, add_otlp_argument, start_telemetry
+from codomyrmex.performance.profiling import baseline as baselines
+from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
+from codomyrmex.performance.profiling.suite import BenchmarkSuite
+
+__all__ = ["discover", "register"]
+
+_VERDICT_STYLES = {
+    "regression": "bold red",
+    "improvement": "bold green",
+    "no_change": "dim",
+    "inconclusive": "yellow",
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``bench`` subcommand."""
+    parser = subparsers.add_parser(
+        "bench", help="run benchmark suites and compare with a baseline", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("path", metavar="PATH", help="a bench file or a directory of bench_*.py")
+    parser.add_argument("--baseline", metavar="FILE", help="compare with this saved baseline")
+    parser.add_argument("--save-baseline", metavar="FILE", help="save this run as a baseline")
+    parser.add_argument(
+        "--against", metavar="DIR", action="append", default=[],
+        help="interleave with the code importable from DIR first (repeatable)",
+    )  # fmt: skip
+    parser.add_argument("--json", metavar="FILE", help="write all results as JSON")
+    add_otlp_argument(parser)
+    parser.add_argument("--rounds", type=int, help="rounds (pairs when interleaved)")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds (default 1)")
+    parser.add_argument("--min-time", type=float, default=0.01, help="seconds per round")
+    parser.add_argument("--processes", type=int, default=3, help="worker processes (default 3)")
+    parser.add_argument("--in-process", action="store_true", help="no worker processes")
+    parser.add_argument("--min-effect", default="5%", help="smallest relevant change (5%%)")
+    parser.add_argument("--min-effect-abs", default="0", help="absolute floor, e.g. 2us")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    parser.add_argument("--memory", action="store_true", help="measure tracemalloc peak")
+    parser.add_argument("--disable-gc", action="store_true", help="disable GC while timing")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run)
+
+
+def discover(path: Path) -> list[BenchmarkSuite]:
+    """Load ``path`` (a file, or ``bench_*.py`` under a directory) and return its suites."""
+    if not path.exists():
+        raise CliError(f"no such file or directory: {path}", exit_code=2)
+    files = [path] if path.is_file() else sorted(path.rglob("bench_*.py"))
+    if not files:
+        raise CliError(f"no bench_*.py files under {path}", exit_code=2)
+    suites: list[BenchmarkSuite] = []
+    for file in files:
+        suites.extend(_load_suites(file.resolve()))
+    if not suites:
+        raise CliError(f"no BenchmarkSuite found in {path}", exit_code=2)
+    names = [s.name for s in suites]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CliError(f"duplicate suite names: {', '.join(duplicates)}", exit_code=2)
+    return suites
+
+
+def _load_suites(file: Path) -> list[BenchmarkSuite]:
+    directory = str(file.parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    module_name = file.stem
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    if spec is None or spec.loader is None:
+        raise CliError(f"cannot load {file}: not a Python file", exit_code=2)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(module_name, None)
+        raise CliError(f"cannot load {file}: {type(exc).__name__}: {exc}", exit_code=2) from exc
+    found: dict[int, BenchmarkSuite] = {}
+    for value in vars(module).values():
+        if isinstance(value, BenchmarkSuite):
+            found.setdefault(id(value), value)
+    return list(found.values())
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    from codomyrmex.performance.profiling.compare import parse_duration, parse_effect
+
+    for key in ("rounds", "warmup", "processes"):
+        value = getattr(args, key)
+        if value is not None and value < (2 if key == "rounds" else 0):
+            raise CliError(f"--{key} must be at least {2 if key == 'rounds' else 0}", 2)
+    if args.min_time <= 0 or not 0 < args.alpha < 1:
+        raise CliError("--min-time must be > 0 and --alpha within 0 and 1", exit_code=2)
+    try:
+        min_effect, min_effect_abs = (
+            parse_effect(args.min_effect),
+            parse_duration(args.min_effect_abs),
+        )
+    except ValueError as exc:
+        raise CliError(str(exc), exit_code=2) from exc
+    for directory in args.against:
+        if not Path(directory).is_dir():
+            raise CliError(f"--against: no such directory: {directory}", exit_code=2)
+    return {
+        "rounds": args.rounds,
+        "warmup": args.warmup,
+        "min_time": args.min_time,
+        "processes": 0 if args.in_process and not args.against else max(args.processes, 1),
+        "baseline_source": args.against,
+        "min_effect": min_effect,
+        "min_effect_abs": min_effect_abs,
+        "alpha": args.alpha,
+        "memory": args.memory,
+        "disable_gc": args.disable_gc,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """The ``bench`` handler: returns the exit status."""
+    from rich.console import Console
+
+    options = _options(args)
+    stored: list[SuiteResult] | None = None
+    if args.baseline:
+        try:
+            stored = baselines.load(args.baseline)
+        except baselines.BaselineError as exc:
+            raise CliError(str(exc), exit_code=2) from exc
+    suites = discover(Path(args.path))
+    handle = None
+    if args.otlp or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        try:
+            handle = start_telemetry("codomyrmex-perf-bench", args.otlp)
+        except CliError as exc:
+            raise CliError(str(exc), exit_code=2) from exc
+    console, errors = Console(), Console(stderr=True)
+    try:
+        runs = _run_suites(suites, stored, options, errors, progress=not args.no_progress)
+    finally:
+        if handle is not None:
+            handle.shutdown()
+    _print_table(console, runs)
+    for run_result in runs:
+        for warning in run_result.warnings:
+            errors.print(f"[yellow]warning[/]: {run_result.name}: {warning}", highlight=False)
+    regressed = any(r.regressions for r in runs)
+    failed = any(r.failures for r in runs)
+    if args.json:
+        document = {"exit_status": int(regressed or failed), "suites": [r.to_dict() for r in runs]}
+        baselines.write_json(document, args.json)
+    if args.save_baseline:
+        if regressed or failed:
+            errors.print(f"baseline {args.save_baseline} not written: the run did not pass")
+        else:
+            baselines.save(runs, args.save_baseline)
+    return 1 if regressed or failed else 0
+
+
+def _run_suites(
+    suites: list[BenchmarkSuite],
+    stored: list[SuiteResult] | None,
+    options: dict[str, Any],
+    errors: Any,
+    *,
+    progress: bool,
+) -> list[SuiteResult]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from codomyrmex.performance.profiling.benchmark import run_benchmark
+
+    runs: list[SuiteResult] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=errors, disable=not progress, transient=True) as bar:
+        for suite in suites:
+            task = bar.add_task(suite.name, total=None)
+
+            def advance(
+                name: str, done: int, total: int, task: Any = task, suite: str = suite.name
+            ) -> None:
+                bar.update(task, description=f"{suite}: {name}", completed=done, total=total)
+
+            base: Any = None
+            if stored is not None:
+                base = baselines.select(stored, suite.name) or SuiteResult(suite.name, [])
+            runs.append(run_benchmark(suite, baseline=base, progress=advance, **options))
+            bar.remove_task(task)
+    return runs
+
+
+def _seconds(value: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-9:.3g} ns"
+
+
+def _print_table(console: Any, runs: list[SuiteResult]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Benchmarks", title_justify="left")
+    for column in ("benchmark", "median", "IQR", "ops/s", "rounds×loops", "ratio [95% CI]"):
+        table.add_column(column, justify="left" if column == "benchmark" else "right")
+    table.add_column("p (Holm)", justify="right")
+    table.add_column("verdict")
+    for run_result in runs:
+        for result in run_result.results:
+            table.add_row(*_row(run_result.name, result))
+    console.print(table)
+
+
+def _row(suite: str, result: BenchmarkResult) -> list[str]:
+    name = f"{suite}.{result.name}"
+    if result.failed:
+        return [name, "", "", "", "", "", "", f"[bold red]FAILED[/] {result.error}"]
+    cells = [
+        name,
+        _seconds(result.median),
+        _seconds(result.iqr),
+        f"{result.ops_per_sec:,.0f}",
+        f"{result.rounds}×{result.iterations}",
+    ]
+    c = result.comparison
+    if c is None:
+        return [*cells, "", "", "[dim]no baseline[/]"]
+    style = _VERDICT_STYLES[c.verdict]
+    return [
+        *cells,
+        f"{c.ratio:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]",
+        f"{c.p_adjusted:.3g}",
+        f"[{style}]{c.verdict}[/] ({c.mode})",
+    ]
