@@ -1,10 +1,11 @@
 """Benchmark baselines: versioned JSON files with raw samples and a machine fingerprint.
 
 One file holds one or more suites, each with every per-round sample (not just a mean) and
-the speed probes taken during the run, plus the package version and a fingerprint of the machine (Python build, platform,
-CPU model, core count). Files are written atomically (temporary file, fsync, rename), so
-an interrupted save never leaves a half-written baseline. A file that cannot be read or
-parsed raises :class:`BaselineError` naming it; it is never modified.
+the speed probes taken during the run, plus the package version and a fingerprint of the
+machine (Python build, platform, CPU model, core count). Files are written atomically
+(temporary file, fsync, rename), so an interrupted save never leaves a half-written
+baseline. A file that cannot be read or parsed raises :class:`BaselineError` naming it;
+it is never modified.
 """
 
 from __future__ import annotations
