@@ -203,6 +203,8 @@ def qualified_name(func: Callable[..., Any]) -> str:
     if not isinstance(qualname, str):
         qualname = type(func).__qualname__
     module = getattr(func, "__module__", None)
+    if module is None and hasattr(func, "__self__"):  # methods of builtin types
+        module = type(func.__self__).__module__
     return f"{module}.{qualname}" if isinstance(module, str) and module else qualname
 
 

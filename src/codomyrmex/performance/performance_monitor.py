@@ -104,6 +104,8 @@ _ATTRIBUTE_TYPES = (str, bool, int, float)
 
 def _check_attributes(attributes: Mapping[str, Any] | None, what: str) -> dict[str, Any]:
     """Validate span attributes: str keys, OpenTelemetry primitive values or sequences."""
+    from collections.abc import Mapping
+
     if attributes is None:
         return {}
     if not isinstance(attributes, Mapping):
