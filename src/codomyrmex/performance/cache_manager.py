@@ -392,8 +392,11 @@ def cached_function(
     error); ``name`` overrides the ``module.qualname`` label. The wrapper has
     ``cache_info()``, ``cache_clear()`` and ``cache``. Bad options raise at decoration.
     """
-    if callable(ttl_seconds) and not isinstance(ttl_seconds, (int, float)):
-        return cached_function()(ttl_seconds)
+    if isinstance(ttl_seconds, (classmethod, staticmethod)) or (
+        callable(ttl_seconds) and not isinstance(ttl_seconds, (int, float))
+    ):
+        decorate_bare: Callable[[Any], Any] = cached_function()
+        return decorate_bare(ttl_seconds)
     ttl_value = resolve_ttl(ttl_seconds, ttl)
     if key is not None and not callable(key):
         raise TypeError(f"key must be a callable, not {type(key).__name__}")

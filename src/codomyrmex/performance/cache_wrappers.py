@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from codomyrmex.performance.cache_keys import (
-    TYPED_FAST_TYPES,
     UNTYPED_FAST_TYPES,
     KeyMaker,
     freeze,
@@ -76,11 +75,9 @@ def build(
             make_key = _custom_key_maker(key, memory_namespace)
         else:
             make_key = key_maker(typed=typed, namespace=memory_namespace)
-        fast = None
-        if key is None and memory_namespace is None:
-            fast = TYPED_FAST_TYPES if typed else UNTYPED_FAST_TYPES
+        plain = key is None and memory_namespace is None and not typed
         builder = _memory_async if is_async else _memory_sync
-        wrapper = builder(func, cache, make_key, fast)
+        wrapper = builder(func, cache, make_key, plain)
     functools.update_wrapper(wrapper, func)
     _attach_cache_api(wrapper, cache, namespace, memory_namespace)
     return wrapper
@@ -141,21 +138,24 @@ def _memory_sync(
     func: Callable[..., Any],
     cache: CacheManager,
     make_key: KeyMaker,
-    fast: frozenset[type] | None,
+    plain: bool,
 ) -> Callable[..., Any]:
     get = cache._data.get
     move_to_end = cache._data.move_to_end
     hit = cache._hits.__next__
     now = time.monotonic
     compute = cache._compute
+    fast = UNTYPED_FAST_TYPES
 
-    if fast is not None:
+    if plain:  # untyped argument keys built inline: no call at all for positional calls
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not kwargs and len(args) == 1 and type(args[0]) in fast:
+            if kwargs:
+                key: Any = make_key(args, kwargs)
+            elif len(args) == 1 and type(args[0]) in fast:
                 key = args[0]
             else:
-                key = make_key(args, kwargs)
+                key = args
             try:
                 entry = get(key)
             except TypeError:
@@ -208,19 +208,21 @@ def _memory_async(
     func: Callable[..., Any],
     cache: CacheManager,
     make_key: KeyMaker,
-    fast: frozenset[type] | None,
+    plain: bool,
 ) -> Callable[..., Any]:
     get = cache._data.get
     move_to_end = cache._data.move_to_end
     hit = cache._hits.__next__
     now = time.monotonic
-    fast_types = fast or frozenset()
+    fast = UNTYPED_FAST_TYPES
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not kwargs and len(args) == 1 and type(args[0]) in fast_types:
-            key: Any = args[0]
+        if not plain or kwargs:
+            key: Any = make_key(args, kwargs)
+        elif len(args) == 1 and type(args[0]) in fast:
+            key = args[0]
         else:
-            key = make_key(args, kwargs)
+            key = args
         try:
             entry = get(key)
         except TypeError:
