@@ -1,0 +1,162 @@
+"""``codomyrmex-perf``: the command line of codomyrmex-performance.
+
+Each subcommand lives in its own module, which exposes ``register(subparsers)``: it adds
+its parser and sets ``handler`` (``(argparse.Namespace) -> int``, the exit code) as a
+default. This module only wires them together and turns failures into one line::
+
+    codomyrmex-perf: error: <what went wrong>
+
+on stderr with a non-zero exit (2 for usage errors, 1 otherwise), never a traceback
+(``--traceback`` shows it). Handlers raise :class:`CliError` for expected failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from codomyrmex.performance.telemetry import TelemetryHandle
+
+__all__ = [
+    "PROG",
+    "CliError",
+    "add_otlp_argument",
+    "build_parser",
+    "main",
+    "start_telemetry",
+]
+
+PROG = "codomyrmex-perf"
+
+#: Modules that each contribute one subcommand through ``register(subparsers)``.
+SUBCOMMAND_MODULES: tuple[str, ...] = ("codomyrmex.performance.demo",)
+
+#: Modules of the optional ``cli`` extra (rich, and the SDK it pulls in).
+_CLI_EXTRA_MODULES = ("rich", "opentelemetry.sdk", "opentelemetry.exporter", "google.protobuf")
+_CLI_EXTRA_HINT = "pip install 'codomyrmex-performance[cli]'"
+
+
+class CliError(Exception):
+    """An expected failure, reported as one line on stderr with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors become a :class:`CliError` (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see '{self.prog} --help')", exit_code=2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``codomyrmex-perf`` parser with every subcommand registered."""
+    from codomyrmex.performance.telemetry import package_version
+
+    parser = _Parser(
+        prog=PROG,
+        description="Performance monitoring, caching, lazy loading and benchmarking, "
+        "observable with OpenTelemetry.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the full traceback of an unexpected error"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in SUBCOMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``codomyrmex-perf`` with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    show_traceback = False
+    try:
+        args = build_parser().parse_args(argv)
+        show_traceback = args.traceback
+        return int(args.handler(args))
+    except CliError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except ImportError as exc:
+        if show_traceback:
+            raise
+        missing = getattr(exc, "name", None) or ""
+        if missing.startswith(_CLI_EXTRA_MODULES):
+            return _fail(f"{missing} is not installed; install the cli extra: {_CLI_EXTRA_HINT}")
+        return _fail(str(exc))
+    except Exception as exc:
+        if show_traceback:
+            raise
+        return _fail(f"{type(exc).__name__}: {exc} (run with --traceback for details)")
+
+
+def add_otlp_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--otlp URL``, the OTLP endpoint option every telemetry-producing command shares."""
+    parser.add_argument(
+        "--otlp",
+        metavar="URL",
+        help="send traces and metrics to this OTLP endpoint (base URL such as "
+        "http://localhost:4318; grpc with OTEL_EXPORTER_OTLP_PROTOCOL=grpc). Default: "
+        "$OTEL_EXPORTER_OTLP_ENDPOINT, else OTLP-JSON files in the telemetry directory "
+        "($CODOMYRMEX_PERF_TELEMETRY_DIR or ~/.local/state/codomyrmex-performance/telemetry)",
+    )
+
+
+def start_telemetry(service_name: str, endpoint: str | None) -> TelemetryHandle:
+    """``configure_telemetry`` for a command, after checking that the endpoint answers.
+
+    The endpoint is ``endpoint`` (``--otlp``) or the one in the ``OTEL_EXPORTER_OTLP_*``
+    variables; a malformed URL is a usage error (exit 2), an unreachable one a
+    :class:`CliError` (exit 1), both before any work is done.
+    """
+    from codomyrmex.performance.telemetry import configure_telemetry
+
+    url = (
+        endpoint
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    if url:
+        _check_reachable(url, from_option=endpoint is not None)
+    try:
+        return configure_telemetry(service_name, endpoint=endpoint)
+    except (TypeError, ValueError) as exc:
+        raise CliError(str(exc), exit_code=2) from exc
+
+
+def _check_reachable(url: str, *, from_option: bool, timeout: float = 3.0) -> None:
+    source = "--otlp" if from_option else "the OTEL_EXPORTER_OTLP_* endpoint"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise CliError(f"{source} is not a valid URL: {url!r} ({exc})", exit_code=2) from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(f"{source} must be an http:// or https:// URL, got {url!r}", exit_code=2)
+    address = (parts.hostname, port or (443 if parts.scheme == "https" else 80))
+    try:
+        with socket.create_connection(address, timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise CliError(f"cannot reach the OTLP endpoint {url} ({reason})") from exc
+
+
+def _fail(message: str, exit_code: int = 1) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
