@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import sysconfig
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -196,6 +197,41 @@ class OtelCollector:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+    # -- programs that report to it
+    def run_program(
+        self,
+        directory: Path,
+        body: str,
+        *,
+        service: str,
+        protocol: str = "grpc",
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``body`` as a script file in a fresh interpreter that reports here.
+
+        The script starts with ``handle = configure_telemetry(service, endpoint=..., protocol=...)``
+        and ends with ``handle.shutdown()`` (asserted to finish in time) and a
+        ``STATS <TelemetryStats>`` line; ``__file__`` is the script's real path.
+        """
+        from conftest import run_python
+
+        script = directory / f"{service}.py"
+        script.write_text(
+            "from codomyrmex.performance import configure_telemetry\n"
+            f"handle = configure_telemetry({service!r}, endpoint={self.endpoint(protocol)!r}, "
+            f"protocol={protocol!r})\n"
+            f"{textwrap.dedent(body).strip()}\n"
+            "assert handle.shutdown(10_000), 'telemetry shutdown timed out'\n"
+            "print('STATS', handle.stats())\n",
+            encoding="utf-8",
+        )
+        return run_python(
+            f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')",
+            env=env,
+            timeout=timeout,
+        )
 
     # -- the log
     def log_text(self) -> str:
