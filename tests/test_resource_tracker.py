@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import math
 import threading
@@ -193,6 +194,35 @@ def test_sampler_thread_failure_never_reaches_user_code(monkeypatch: pytest.Monk
     assert tracker.usage is not None
     assert tracker.usage.samples == 2
     assert hook_calls == []
+
+
+def test_a_tracker_dropped_while_running_releases_the_sampler() -> None:
+    wait_for_sampler_exit()
+    ResourceTracker(sample_interval=0.01).start()  # never stopped, immediately garbage
+    gc.collect()
+    wait_for_sampler_exit()
+    assert sampler_threads() == []
+
+
+def test_trackers_work_in_a_forked_child() -> None:
+    result = run_python(
+        """
+        import os, time
+        from codomyrmex.performance import ResourceTracker
+        parent = ResourceTracker(sample_interval=0.01).start()
+        pid = os.fork()
+        if pid == 0:
+            with ResourceTracker(sample_interval=0.01) as child:
+                time.sleep(0.05)
+            inherited = parent.stop()
+            os._exit(0 if child.usage.samples >= 3 and inherited.samples >= 2 else 1)
+        _, status = os.waitpid(pid, 0)
+        assert parent.stop().samples >= 2
+        print("child exit", os.waitstatus_to_exitcode(status))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "child exit 0"
 
 
 # decorator shapes

@@ -96,7 +96,7 @@ class Sampler:
     def open(self, interval: float) -> Window:
         first = self._sample()
         with self._cond:
-            self._fold_kernel_mark(self._windows)
+            self._fold_kernel_mark(list(self._windows))
             window = Window(interval, first)
             if self._reset_kernel_mark():
                 self._epoch += 1
@@ -121,6 +121,13 @@ class Sampler:
             window.add(last)
             window.last_rss = last.rss
             self._fold_kernel_mark((window,))
+            self._windows.discard(window)
+            if not self._windows:
+                self._cond.notify_all()
+
+    def abandon(self, window: Window) -> None:
+        """Forget a window whose tracker was garbage-collected while running."""
+        with self._cond:
             self._windows.discard(window)
             if not self._windows:
                 self._cond.notify_all()

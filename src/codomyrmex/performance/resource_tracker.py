@@ -48,6 +48,7 @@ import math
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from types import TracebackType
@@ -133,6 +134,7 @@ class ResourceTracker:
         self.usage: ResourceUsage | None = None
         self._lock = threading.Lock()
         self._window: Window | None = None
+        self._finalizer: weakref.finalize[[Window], ResourceTracker] | None = None
         self._started_at = 0.0
         self._cpu_at_start = (0.0, 0.0)
 
@@ -147,6 +149,8 @@ class ResourceTracker:
             if self._window is not None:
                 raise RuntimeError("ResourceTracker is already running; stop() it first")
             self._window = sampler.open(self.sample_interval)
+            # A tracker dropped while running must not keep the sampler thread alive.
+            self._finalizer = weakref.finalize(self, sampler.abandon, self._window)
             self._cpu_at_start = process_cpu_times()
             self._started_at = time.perf_counter()
         return self
@@ -160,6 +164,8 @@ class ResourceTracker:
             if window is None:
                 raise RuntimeError("ResourceTracker.stop() called before start()")
             self._window = None
+            if self._finalizer is not None:
+                self._finalizer.detach()
             sampler.close(window)
         duration = ended_at - self._started_at
         user -= self._cpu_at_start[0]
