@@ -5,7 +5,7 @@
    a handle the module executed into, a handle mirroring an already imported module,
    and a forwarding proxy (``__getattr__`` to the module) for reference.
 2. A cold interpreter running ``import codomyrmex.performance`` (and
-   ``from codomyrmex.performance import lazy_import``) against ``python -c pass`` and
+   ``from codomyrmex.performance import LazyLoader, lazy_import``) against ``python -c pass`` and
    ``import opentelemetry.trace``: many alternating runs, medians and ratios.
 
 Run: ``python benchmarks/bench_lazy_import.py [--runs N]``
@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from codomyrmex.performance import lazy_import
+from codomyrmex.performance import LazyLoader, lazy_import
 
 LOOPS = 200_000
 
@@ -58,9 +58,7 @@ def attribute_access(rounds: int) -> None:
     handle.load()
     plain = types.ModuleType("plain_copy")  # a plain module with the same namespace
     plain.__dict__.update(handle.__dict__)
-    mirrored = sys.modules.pop("colorsys")  # make the next handle mirror an imported module
-    copy_handle = lazy_import("colorsys")
-    sys.modules["colorsys"] = mirrored
+    copy_handle = LazyLoader("colorsys")  # colorsys is imported now: this one mirrors it
     copy_handle.load()
     proxy = ForwardingProxy(handle)
     contenders: dict[str, Any] = {
@@ -88,7 +86,7 @@ def cold_imports(runs: int) -> None:
         "from ... import lazy_import": [
             sys.executable,
             "-c",
-            "from codomyrmex.performance import lazy_import",
+            "from codomyrmex.performance import LazyLoader, lazy_import",
         ],
         "import opentelemetry.trace": [sys.executable, "-c", "import opentelemetry.trace"],
     }
