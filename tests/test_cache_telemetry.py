@@ -6,12 +6,12 @@ import sys
 import time
 from typing import Any
 
-from conftest import MetricsProbe, run_python
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from codomyrmex.performance import CacheManager, cached_function, monitor
 from codomyrmex.performance.telemetry import SCOPE_NAME, package_version
+from conftest import MetricsProbe, run_python
 
 REQUESTS = "codomyrmex.cache.requests"
 EVICTIONS = "codomyrmex.cache.evictions"

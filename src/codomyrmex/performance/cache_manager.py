@@ -207,9 +207,7 @@ class CacheManager:
 
     def __len__(self) -> int:
         if self.backend is not None:
-            return self.backend.count_matching(
-                self.backend.pattern(self.name), self._errors.__next__
-            )
+            return self.backend.count_matching(self.backend.pattern(self.name), _ignore)
         self._drop_expired()
         return len(self._data)
 
@@ -438,3 +436,7 @@ def cached_function(
         return rewrap(wrapper) if rewrap is not None else wrapper
 
     return decorate
+
+
+def _ignore() -> None:
+    """Error callback for size probes: reading stats never counts as a failed lookup."""

@@ -146,10 +146,12 @@ class RedisBackend:
         self._call(lambda: self.client.set(key, payload, px=expiry), on_error)
 
     def exists(self, key: bytes, on_error: Callable[[], object]) -> bool:
-        return bool(self._call(lambda: self.client.exists(key), on_error) or 0)
+        found = self._call(lambda: self.client.exists(key), on_error)
+        return found is not _FAILED and bool(found)
 
     def delete(self, key: bytes, on_error: Callable[[], object]) -> bool:
-        return bool(self._call(lambda: self.client.delete(key), on_error) or 0)
+        removed = self._call(lambda: self.client.delete(key), on_error)
+        return removed is not _FAILED and bool(removed)
 
     def delete_matching(self, pattern: bytes, on_error: Callable[[], object]) -> int:
         """Delete every key matching ``pattern`` (SCAN + UNLINK in batches)."""

@@ -94,9 +94,7 @@ def _attach_cache_api(
     def current_size() -> int:
         backend = cache.backend
         if backend is not None:
-            return backend.count_matching(
-                backend.pattern(cache.name, namespace), cache._errors.__next__
-            )
+            return backend.count_matching(backend.pattern(cache.name, namespace), _ignore)
         if memory_namespace is not None:
             return cache._namespace_size(memory_namespace)
         return len(cache)
@@ -306,3 +304,7 @@ async def single_flight(
     finally:
         if flights.get(key) is flight:
             del flights[key]
+
+
+def _ignore() -> None:
+    """Error callback for size probes: reading the size never counts as a failed lookup."""
