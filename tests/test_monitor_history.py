@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import resource
@@ -89,10 +90,8 @@ def test_stats_on_real_calls(perf) -> None:
             raise ValueError
 
     for i in range(20):
-        try:
+        with contextlib.suppress(ValueError):
             mixed(i % 5 == 0)
-        except ValueError:
-            pass
     stats = perf.get_stats("mixed")
     durations = sorted(m.execution_time for m in perf.get_metrics("mixed"))
     assert stats["count"] == 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -36,10 +37,8 @@ def test_concurrent_calls_are_all_recorded(spans) -> None:
         return i
 
     def work(i: int) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             shared(i)
-        except ValueError:
-            pass
 
     hammer(perf, work)
     stats = perf.get_stats("shared")
