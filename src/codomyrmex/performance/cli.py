@@ -36,7 +36,10 @@ __all__ = [
 PROG = "codomyrmex-perf"
 
 #: Modules that each contribute one subcommand through ``register(subparsers)``.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("codomyrmex.performance.demo",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "codomyrmex.performance.demo",
+    "codomyrmex.performance.profiling.bench_cli",
+)
 
 #: Modules of the optional ``cli`` extra (rich, and the SDK it pulls in).
 _CLI_EXTRA_MODULES = ("rich", "opentelemetry.sdk", "opentelemetry.exporter", "google.protobuf")

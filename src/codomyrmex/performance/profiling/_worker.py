@@ -66,7 +66,9 @@ def main() -> None:
             if op == "load":
                 target = command["target"]
                 sys.path[:0] = [p for p in target.get("sys_path", []) if p not in sys.path]
-                sampler = InProcessSampler(resolve(target), disable_gc=command["disable_gc"])
+                sampler = InProcessSampler(
+                    resolve(target), disable_gc=command["disable_gc"], timer=command["timer"]
+                )
                 _reply(channel, {"ok": True})
                 continue
             if sampler is None:
@@ -74,7 +76,8 @@ def main() -> None:
             if op == "calibrate":
                 _reply(channel, {"loops": sampler.calibrate(command["min_time"])})
             elif op == "time":
-                _reply(channel, {"sample": sampler.time(command["loops"])})
+                sample, share = sampler.time(command["loops"])
+                _reply(channel, {"sample": sample, "cpu_share": share})
             elif op == "memory":
                 _reply(channel, {"peak": sampler.peak_memory()})
             else:

@@ -65,6 +65,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--min-time", type=float, default=0.01, help="seconds per round")
     parser.add_argument("--processes", type=int, default=3, help="worker processes (default 3)")
     parser.add_argument("--in-process", action="store_true", help="no worker processes")
+    parser.add_argument("--timer", choices=("wall", "cpu"), default="wall",
+                        help="wall clock (default) or process CPU time")  # fmt: skip
     parser.add_argument("--min-effect", default="5%", help="smallest relevant change (5%%)")
     parser.add_argument("--min-effect-abs", default="0", help="absolute floor, e.g. 2us")
     parser.add_argument("--alpha", type=float, default=0.05, help="significance level")
@@ -145,6 +147,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "alpha": args.alpha,
         "memory": args.memory,
         "disable_gc": args.disable_gc,
+        "timer": args.timer,
     }
 
 
@@ -167,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         except CliError as exc:
             raise CliError(str(exc), exit_code=2) from exc
     console, errors = Console(), Console(stderr=True)
+    if not console.is_terminal:
+        console = Console(width=160)  # CI logs: never truncate names or numbers
     try:
         runs = _run_suites(suites, stored, options, errors, progress=not args.no_progress)
     finally:

@@ -32,7 +32,8 @@ a previous ``SuiteResult``/``BenchmarkResult``, or code to *interleave* with: a 
 Options: ``rounds``, ``warmup`` (rounds, default 1), ``min_time`` (s), ``loops`` (skip
 calibration), ``processes`` (0 = in-process; N = rounds spread over N fresh worker
 processes, as the CLI does), ``baseline_source`` (directories put first on ``sys.path`` of
-baseline-side workers: interleave with another version of the code), ``disable_gc``,
+baseline-side workers: interleave with another version of the code), ``timer``
+(``"wall"``, the default, or ``"cpu"`` for CPU-bound code on a shared machine), ``disable_gc``,
 ``memory`` (tracemalloc peak of one call, measured after timing), ``min_effect``
 (``0.05`` or ``"5%"``), ``min_effect_abs`` (seconds or ``"2us"``), ``alpha``,
 ``noise_floor`` (a minimum for stored comparisons), ``resamples``, ``seed``, ``progress``
@@ -60,6 +61,7 @@ from codomyrmex.performance.profiling.baseline import BaselineError
 from codomyrmex.performance.profiling.export import current_commit, export_run
 from codomyrmex.performance.profiling.result import BenchmarkResult, Comparison, SuiteResult
 from codomyrmex.performance.profiling.runner import (
+    TIMERS,
     Benchmark,
     BenchmarkFailure,
     Collected,
@@ -90,6 +92,7 @@ class _Options:
     processes: int = 0
     baseline_source: Sequence[str] = ()
     disable_gc: bool = False
+    timer: str = "wall"
     memory: bool = False
     progress: Callable[[str, int, int], None] | None = None
 
@@ -119,6 +122,8 @@ def _parse_options(options: dict[str, Any]) -> tuple[_Options, compare.Criteria]
         raise ValueError("rounds must be >= 2")
     if parsed.min_time <= 0 or (parsed.loops is not None and parsed.loops < 1):
         raise ValueError("min_time must be > 0 and loops >= 1")
+    if parsed.timer not in TIMERS:
+        raise ValueError(f"timer must be one of {', '.join(TIMERS)}, got {parsed.timer!r}")
     if parsed.baseline_source and not parsed.processes:
         parsed = _Options(**{**parsed.__dict__, "processes": 1})
     return parsed, criteria
@@ -226,20 +231,23 @@ def _samplers(
 ) -> Callable[[], list[Sampler]]:
     def in_process() -> list[Sampler]:
         sides = [partner, bench] if partner is not None else [bench]
-        return [InProcessSampler(b, disable_gc=opts.disable_gc) for b in sides]
+        return [InProcessSampler(b, disable_gc=opts.disable_gc, timer=opts.timer) for b in sides]
 
     def workers() -> list[Sampler]:
         made: list[Sampler] = []
         try:
             if partner is not None:
-                made.append(WorkerSampler(partner, disable_gc=opts.disable_gc))
+                made.append(WorkerSampler(partner, disable_gc=opts.disable_gc, timer=opts.timer))
             elif opts.baseline_source:
                 made.append(
                     WorkerSampler(
-                        bench, disable_gc=opts.disable_gc, extra_path=opts.baseline_source
+                        bench,
+                        disable_gc=opts.disable_gc,
+                        timer=opts.timer,
+                        extra_path=opts.baseline_source,
                     )
                 )
-            made.append(WorkerSampler(bench, disable_gc=opts.disable_gc))
+            made.append(WorkerSampler(bench, disable_gc=opts.disable_gc, timer=opts.timer))
         except WorkerUnavailable as exc:
             for sampler in made:
                 sampler.close()
@@ -296,6 +304,7 @@ def _run_one(
         suite=suite_name,
         groups=collected.groups,
         probes=collected.probes,
+        cpu_shares=collected.cpu_shares[-1],
         memory_peak=collected.memory_peak[-1] if collected.memory_peak else None,
         warnings=notes,
     )

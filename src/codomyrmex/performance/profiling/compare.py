@@ -6,9 +6,10 @@ is the median of per-pair ratios, its CI a bootstrap over pairs, the p-value the
 signed-rank test of log ratios. This is the mode that gates. **Stored** (a baseline saved
 earlier): ratio of medians with an independent bootstrap CI and the Mann–Whitney U test,
 and a *noise floor* estimated from both runs (spread of rounds and of worker processes
-within each run, and the drift of the speed probes between the runs); the change must exceed the
-minimum effect *times* that floor to be a regression, otherwise the answer is
-``inconclusive``: a machine whose CPU switches speed modes cannot be trusted across runs.
+within each run, the drift of the speed probes between the runs, and the change in the
+share of CPU time the rounds got, which falls when other processes compete); the change
+must exceed the minimum effect *times* that floor to be a regression, otherwise the answer
+is ``inconclusive``: a machine whose CPU switches speed modes cannot be trusted across runs.
 
 Decision, with ``p`` Holm-adjusted across the benchmarks of a run:
 ``regression`` if ``p < alpha``, ``ratio >= threshold`` and the absolute slowdown reaches
@@ -104,6 +105,13 @@ def noise_floor(baseline: BenchmarkResult, candidate: BenchmarkResult, minimum: 
     if baseline.probes and candidate.probes:
         drift = statistics.median(candidate.probes) / statistics.median(baseline.probes)
         floors.append(max(drift, 1 / drift))
+    if baseline.cpu_shares and candidate.cpu_shares:
+        # CPU-bound rounds that got less of the CPU in one run than in the other: other
+        # processes competed for it, and wall-clock times stretched by that much.
+        base_share = statistics.median(baseline.cpu_shares)
+        cand_share = statistics.median(candidate.cpu_shares)
+        if min(base_share, cand_share) > 0.2:
+            floors.append(max(base_share / cand_share, cand_share / base_share))
     return max(floors)
 
 

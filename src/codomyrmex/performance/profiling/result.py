@@ -71,7 +71,9 @@ class BenchmarkResult:
     Each round times ``iterations`` calls. ``groups`` gives the worker process of each
     sample (all 0 in-process). A benchmark that raised has ``error`` set, no samples and
     NaN statistics. ``probes`` are timings of a fixed reference loop taken between rounds,
-    used to estimate how much the machine's speed moved during and between runs.
+    used to estimate how much the machine's speed moved between runs; ``cpu_shares`` are
+    CPU time / wall time of each round (below 1 when waiting or when other processes took
+    the CPU).
     """
 
     name: str
@@ -81,6 +83,7 @@ class BenchmarkResult:
     suite: str | None = None
     groups: list[int] = field(default_factory=list)
     probes: list[float] = field(default_factory=list)
+    cpu_shares: list[float] = field(default_factory=list)
     error: str | None = None
     memory_peak: int | None = None
     warnings: list[str] = field(default_factory=list)
@@ -163,6 +166,7 @@ class BenchmarkResult:
             "samples": list(self.samples),
             "groups": list(self.groups),
             "probes": list(self.probes),
+            "cpu_shares": list(self.cpu_shares),
             "stats": {
                 "min": s.min,
                 "max": s.max,
@@ -195,6 +199,7 @@ class BenchmarkResult:
             suite=data.get("suite"),
             groups=[int(g) for g in data.get("groups") or [0] * len(samples)],
             probes=[float(v) for v in data.get("probes") or []],
+            cpu_shares=[float(v) for v in data.get("cpu_shares") or []],
             error=data.get("error"),
             memory_peak=data.get("memory_peak"),
             warnings=[str(w) for w in data.get("warnings") or []],

@@ -22,7 +22,7 @@ import sys
 import tracemalloc
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from time import perf_counter
+from time import perf_counter, process_time
 from typing import Any, Protocol
 
 __all__ = [
@@ -40,6 +40,10 @@ __all__ = [
 
 #: Upper bound on calls per round, whatever calibration finds.
 MAX_LOOPS = 1 << 30
+
+#: ``wall``: ``perf_counter`` (the default; right for anything that waits); ``cpu``:
+#: ``process_time``, immune to other processes competing for the CPU, blind to waiting.
+TIMERS = ("wall", "cpu")
 
 
 @dataclass
@@ -73,7 +77,7 @@ class WorkerUnavailable(Exception):
 
 class Sampler(Protocol):
     def calibrate(self, min_time: float) -> int: ...
-    def time(self, loops: int) -> float: ...
+    def time(self, loops: int) -> tuple[float, float]: ...
     def peak_memory(self) -> int: ...
     def close(self) -> None: ...
 
@@ -88,9 +92,12 @@ def _next_loops(loops: int, elapsed: float, min_time: float) -> int:
 class InProcessSampler:
     """Times a benchmark in this interpreter."""
 
-    def __init__(self, bench: Benchmark, *, disable_gc: bool = False) -> None:
+    def __init__(self, bench: Benchmark, *, disable_gc: bool = False, timer: str = "wall") -> None:
+        if timer not in TIMERS:
+            raise ValueError(f"timer must be one of {', '.join(TIMERS)}, got {timer!r}")
         self.bench = bench
         self.disable_gc = disable_gc
+        self.cpu_timer = timer == "cpu"
         self._loop = asyncio.new_event_loop() if bench.is_async else None
 
     def _arguments(self) -> tuple[tuple[Any, ...], Mapping[str, Any]]:
@@ -102,30 +109,39 @@ class InProcessSampler:
                 return tuple(args), dict(kwargs)
         return bench.args, bench.kwargs
 
-    def _total(self, loops: int) -> float:
+    def _total(self, loops: int) -> tuple[float, float]:
+        """Wall-clock and process CPU seconds of ``loops`` calls."""
         args, kwargs = self._arguments()
         func = self.bench.func
         gc_was_enabled = gc.isenabled()
         if self.disable_gc:
             gc.disable()
+        cpu_start = process_time()
         try:
             if self._loop is not None:
-                return self._loop.run_until_complete(_time_async(func, args, kwargs, loops))
-            return _time_sync(func, args, kwargs, loops)
+                wall = self._loop.run_until_complete(_time_async(func, args, kwargs, loops))
+            else:
+                wall = _time_sync(func, args, kwargs, loops)
         finally:
+            cpu = process_time() - cpu_start
             if self.disable_gc and gc_was_enabled:
                 gc.enable()
+        return wall, cpu
 
     def calibrate(self, min_time: float) -> int:
         loops = 1
         while True:
-            elapsed = self._total(loops)
+            wall, cpu = self._total(loops)
+            elapsed = cpu if self.cpu_timer else wall
             if elapsed >= min_time or loops >= MAX_LOOPS:
                 return loops
             loops = _next_loops(loops, elapsed, min_time)
 
-    def time(self, loops: int) -> float:
-        return self._total(loops) / loops
+    def time(self, loops: int) -> tuple[float, float]:
+        """Seconds per call (by the chosen timer) and the round's CPU share (CPU / wall)."""
+        wall, cpu = self._total(loops)
+        share = cpu / wall if wall > 0 else 1.0
+        return (cpu if self.cpu_timer else wall) / loops, share
 
     def peak_memory(self) -> int:
         """Peak bytes allocated by one call, traced with ``tracemalloc`` (never while timing)."""
@@ -206,7 +222,12 @@ class WorkerSampler:
     """Times a benchmark in a fresh Python subprocess, one round per request."""
 
     def __init__(
-        self, bench: Benchmark, *, disable_gc: bool = False, extra_path: Sequence[str] = ()
+        self,
+        bench: Benchmark,
+        *,
+        disable_gc: bool = False,
+        timer: str = "wall",
+        extra_path: Sequence[str] = (),
     ) -> None:
         target = worker_target(bench, extra_path)
         package_root = [p for p in sys.path if p]
@@ -219,7 +240,9 @@ class WorkerSampler:
             text=True,
         )
         try:
-            self._request({"op": "load", "target": target, "disable_gc": disable_gc})
+            self._request(
+                {"op": "load", "target": target, "disable_gc": disable_gc, "timer": timer}
+            )
         except BaseException:
             self.close()
             raise
@@ -246,8 +269,9 @@ class WorkerSampler:
     def calibrate(self, min_time: float) -> int:
         return int(self._request({"op": "calibrate", "min_time": min_time})["loops"])
 
-    def time(self, loops: int) -> float:
-        return float(self._request({"op": "time", "loops": loops})["sample"])
+    def time(self, loops: int) -> tuple[float, float]:
+        reply = self._request({"op": "time", "loops": loops})
+        return float(reply["sample"]), float(reply["cpu_share"])
 
     def peak_memory(self) -> int:
         return int(self._request({"op": "memory"})["peak"])
@@ -284,6 +308,7 @@ class Collected:
     """Samples of one or two (interleaved) samplers."""
 
     samples: list[list[float]]
+    cpu_shares: list[list[float]]
     groups: list[int]
     probes: list[float]
     loops: int
@@ -310,6 +335,7 @@ def collect(
     batches = max(processes, 1)
     per_batch = [rounds // batches + (1 if b < rounds % batches else 0) for b in range(batches)]
     samples: list[list[float]] = []
+    shares: list[list[float]] = []
     groups: list[int] = []
     probes: list[float] = []
     peaks: list[int] | None = None
@@ -322,6 +348,7 @@ def collect(
         try:
             if not samples:
                 samples = [[] for _ in samplers]
+                shares = [[] for _ in samplers]
             if chosen is None:
                 chosen = samplers[-1].calibrate(min_time)
                 for sampler in samplers[:-1]:
@@ -336,7 +363,9 @@ def collect(
                 pair_index += 1
                 probes.append(probe())
                 for side, sampler in order:
-                    samples[side].append(sampler.time(chosen))
+                    sample, share = sampler.time(chosen)
+                    samples[side].append(sample)
+                    shares[side].append(share)
                 groups.append(batch)
                 if on_round is not None:
                     on_round()
@@ -345,4 +374,4 @@ def collect(
         finally:
             for sampler in samplers:
                 sampler.close()
-    return Collected(samples, groups, probes, chosen or 1, peaks)
+    return Collected(samples, shares, groups, probes, chosen or 1, peaks)
