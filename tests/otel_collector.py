@@ -287,9 +287,13 @@ class OtelCollector:
                 if result:
                     return result
             if time.monotonic() > deadline:
+                seen = self.telemetry(service_name)
                 raise AssertionError(
                     f"collector did not receive what was expected within {timeout} s "
-                    f"(running={self.is_running()}); log tail:\n{self.log_tail()}"
+                    f"(running={self.is_running()}); for service {service_name!r} it has "
+                    f"spans {sorted(span.name for span in seen.spans)}, metric points "
+                    f"{sorted((p.name, sorted(p.attributes.items())) for p in seen.points)}; "
+                    f"log tail:\n{self.log_tail(15)}"
                 )
             time.sleep(0.1)
 

@@ -149,6 +149,20 @@ class Telemetry:
             and all(point.attributes.get(key) == value for key, value in wanted.items())
         ]
 
+    def latest_points(self, name: str, **attributes: Any) -> list[CollectedPoint]:
+        """Like ``points_named``, but only the newest point of each series.
+
+        With cumulative temporality (the SDK default) that is the series' final value,
+        however many exports (periodic, ``force_flush``, shutdown) carried it.
+        """
+        newest: dict[tuple[Any, ...], CollectedPoint] = {}
+        for point in self.points_named(name, **attributes):
+            key = (point.service_name, point.resource.get("service.instance.id"),
+                   tuple(sorted(point.attributes.items(), key=lambda item: item[0])))  # fmt: skip
+            if key not in newest or point.time_unix_nano >= newest[key].time_unix_nano:
+                newest[key] = point
+        return list(newest.values())
+
     def service_names(self) -> set[str]:
         found = {span.service_name for span in self.spans}
         found |= {point.service_name for point in self.points}

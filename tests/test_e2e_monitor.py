@@ -51,7 +51,7 @@ def first_line_of(script: Path, definition: str) -> int:
 
 def received(collector: OtelCollector, service: str) -> Telemetry:
     def complete(telemetry: Telemetry) -> Telemetry | None:
-        calls = telemetry.points_named("codomyrmex.function.duration")
+        calls = telemetry.latest_points("codomyrmex.function.duration")
         if len(telemetry.spans) >= 6 and calls:
             return telemetry
         return None
@@ -99,13 +99,13 @@ def test_monitored_calls_arrive_with_spec_names(
     (step,) = got.spans_named("batch.step")
     assert step.attributes["items"] == 3
 
-    points = got.points_named("codomyrmex.function.duration")
+    points = got.latest_points("codomyrmex.function.duration")
     for point in points:
         assert point.data_type == "Histogram"
         assert point.unit == "s"
         assert point.explicit_bounds == list(DURATION_BUCKETS)
         assert (point.scope_name, point.scope_version) == (SCOPE_NAME, package_version())
-    (add_point,) = got.points_named(
+    (add_point,) = got.latest_points(
         "codomyrmex.function.duration", code__function__name="__main__.add"
     )
     assert add_point.attributes == {"code.function.name": "__main__.add"}
@@ -140,7 +140,7 @@ def test_monitor_without_spans_still_reports_durations(
     )
     assert result.returncode == 0, result.stderr
     got = otel_collector.wait_for(
-        lambda t: t.points_named("codomyrmex.function.duration"), service_name=service
+        lambda t: t.latest_points("codomyrmex.function.duration"), service_name=service
     )
     (point,) = got
     assert point.count == 5
