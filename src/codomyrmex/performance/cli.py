@@ -39,6 +39,7 @@ PROG = "codomyrmex-perf"
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "codomyrmex.performance.demo",
     "codomyrmex.performance.profiling.bench_cli",
+    "codomyrmex.performance.runner_cli",
 )
 
 #: Modules of the optional ``cli`` extra (rich, and the SDK it pulls in).
