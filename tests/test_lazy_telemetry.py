@@ -209,3 +209,23 @@ def test_configured_sdk_in_a_fresh_interpreter_exports_the_span(tmp_path: Path) 
     exported = (tmp_path / "traces.jsonl").read_text()
     assert '"import colorsys"' in exported
     assert '"codomyrmex.module.name"' in exported
+
+
+def test_import_span_nests_under_a_monitored_caller(
+    module_dir: Path, spans: InMemorySpanExporter
+) -> None:
+    from codomyrmex.performance import monitor
+
+    name = write_module(module_dir, "VALUE = 3\n")
+    handle = lazy_import(name)
+
+    @monitor
+    def uses_the_module() -> int:
+        return int(handle.VALUE)
+
+    assert uses_the_module() == 3
+    (caller,) = [s for s in spans.get_finished_spans() if s.name.endswith("uses_the_module")]
+    (span,) = import_spans(spans)
+    assert span.parent is not None
+    assert span.parent.span_id == caller.context.span_id
+    assert span.context.trace_id == caller.context.trace_id
