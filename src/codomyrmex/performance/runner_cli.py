@@ -76,15 +76,19 @@ def run_program(args: argparse.Namespace) -> int:
 
     handle = start_telemetry(args.service_name or script.stem, args.otlp)
     tool_caches = set(map(id, live_caches()))  # the report shows the program's caches only
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [str(script), *args.args]
+    sys.path.insert(0, str(script.resolve().parent))  # before instrumenting: its modules
     instrumentor = PerformanceInstrumentor()
     instrumentor.instrument(**({"targets": args.instrument} if args.instrument else {}))
     tracker = ResourceTracker()
     tracker.start()
     try:
-        exit_code = _run_as_main(script, args.args)
+        exit_code = _run_as_main(script)
     finally:
         usage = tracker.stop()
         instrumentor.uninstrument()
+        sys.argv, sys.path[:] = saved_argv, saved_path
         flushed = handle.shutdown()
     result = report.build_report(
         f"codomyrmex-perf run {script.name}",
@@ -108,26 +112,21 @@ def run_program(args: argparse.Namespace) -> int:
     return exit_code
 
 
-def _run_as_main(script: Path, arguments: list[str]) -> int:
+def _run_as_main(script: Path) -> int:
     """Run ``script`` as ``__main__`` the way ``python script args`` would; its exit code."""
-    saved_argv, saved_path = sys.argv[:], sys.path[:]
-    sys.argv = [str(script), *arguments]
-    sys.path.insert(0, str(script.resolve().parent))
     try:
         runpy.run_path(str(script), run_name="__main__")
     except SystemExit as exc:
         return _exit_code(exc.code)
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt", file=sys.stderr)
+        return 130
     except BaseException as exc:  # the program's own failure: show it as python would
-        if isinstance(exc, KeyboardInterrupt):
-            print("KeyboardInterrupt", file=sys.stderr)
-            return 130
         frames = exc.__traceback__
         while frames is not None and frames.tb_frame.f_code.co_filename != str(script):
             frames = frames.tb_next  # drop runpy's and our frames, as python shows none
         traceback.print_exception(type(exc), exc, frames or exc.__traceback__)
         return 1
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
     return 0
 
 
