@@ -59,14 +59,14 @@ timed.
 
 from __future__ import annotations
 
+import _thread
 import functools
 import importlib
 import importlib.util
 import sys
-import threading
 import time
 import types
-import weakref
+from _weakref import ref
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -84,19 +84,23 @@ MODULE_NAME_ATTRIBUTE = "codomyrmex.module.name"
 class _HandleState:
     """What a handle knows before it becomes its module."""
 
-    __slots__ = ("error", "lock", "module", "name", "owner")
+    __slots__ = ("error", "handle", "lock", "module", "name", "owner")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.lock = threading.RLock()
+        self.lock = _thread.RLock()
+        self.handle: ref[types.ModuleType] | None = None
         self.owner: int | None = None
         self.module: types.ModuleType | None = None
         self.error: Exception | None = None
 
 
-_states: weakref.WeakKeyDictionary[types.ModuleType, _HandleState] = weakref.WeakKeyDictionary()
-_handles: weakref.WeakValueDictionary[str, types.ModuleType] = weakref.WeakValueDictionary()
-_handles_lock = threading.Lock()
+#: Handle states by ``id(handle)``: a handle's own namespace becomes its module's, so the
+#: state lives outside it (dropped with the handle; ``_thread``/``_weakref`` rather than
+#: ``threading``/``weakref`` keep this module cheap to import).
+_states: dict[int, _HandleState] = {}
+_handles: dict[str, types.ModuleType] = {}
+_handles_lock = _thread.allocate_lock()
 _timings: dict[str, float] = {}
 
 
@@ -106,7 +110,10 @@ class LazyLoader(types.ModuleType):
     def __init__(self, module_name: str, package: str | None = None) -> None:
         name = _absolute_name(module_name, package)
         super().__init__(name)
-        _states[self] = _HandleState(name)
+        state = _HandleState(name)
+        key = id(self)
+        state.handle = ref(self, lambda _: _states.pop(key, None))
+        _states[key] = state
 
     def is_loaded(self) -> bool:
         """False: once loaded, the handle is a plain module (and not a ``LazyLoader``)."""
@@ -123,8 +130,8 @@ class LazyLoader(types.ModuleType):
         return module
 
     def __getattr__(self, name: str) -> Any:
-        state = _states[self]
-        if state.owner == threading.get_ident():
+        state = _states[id(self)]
+        if state.owner == _thread.get_ident():
             raise AttributeError(
                 f"partially initialized module {state.name!r} has no attribute {name!r} "
                 "(most likely due to a circular import)"
@@ -132,24 +139,24 @@ class LazyLoader(types.ModuleType):
         return getattr(_resolve(self), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if _states[self].owner == threading.get_ident():
+        if _states[id(self)].owner == _thread.get_ident():
             super().__setattr__(name, value)
         else:
             setattr(_resolve(self), name, value)
 
     def __delattr__(self, name: str) -> None:
-        if _states[self].owner == threading.get_ident():
+        if _states[id(self)].owner == _thread.get_ident():
             super().__delattr__(name)
         else:
             delattr(_resolve(self), name)
 
     def __dir__(self) -> list[str]:
-        if _states[self].owner == threading.get_ident():
+        if _states[id(self)].owner == _thread.get_ident():
             return sorted(self.__dict__)
         return dir(_resolve(self))
 
     def __repr__(self) -> str:
-        state = _states[self]
+        state = _states[id(self)]
         if state.error is not None:
             status = f"failed: {type(state.error).__name__}"
         elif state.owner is not None:
@@ -185,7 +192,7 @@ def _absolute_name(module_name: str, package: str | None) -> str:
 
 def _resolve(handle: LazyLoader) -> types.ModuleType:
     """Import the handle's module once; every caller gets the module or the same failure."""
-    state = _states[handle]
+    state = _states[id(handle)]
     with state.lock:
         if state.module is not None:
             return state.module
@@ -193,7 +200,7 @@ def _resolve(handle: LazyLoader) -> types.ModuleType:
             raise _replay(state.error) from state.error
         if state.owner is not None:  # touched again while its own import runs
             return handle
-        state.owner = threading.get_ident()
+        state.owner = _thread.get_ident()
         try:
             module = _import_into(handle, state.name)
         except Exception as exc:
@@ -224,7 +231,7 @@ def _import_into(handle: LazyLoader, name: str) -> types.ModuleType:
         _become_copy(handle, existing)
         return existing
     _install_finder()
-    key = (threading.get_ident(), name)
+    key = (_thread.get_ident(), name)
     _targets[key] = handle
     report = _ImportReport(name)
     try:
@@ -272,7 +279,7 @@ class _IntoHandleFinder:
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
     ) -> ModuleSpec | None:
-        handle = _targets.get((threading.get_ident(), fullname))
+        handle = _targets.get((_thread.get_ident(), fullname))
         if handle is None:
             return None
         for finder in sys.meta_path:
@@ -317,7 +324,7 @@ class _IntoHandleLoader:
 
 
 _finder = _IntoHandleFinder()
-_finder_lock = threading.Lock()
+_finder_lock = _thread.allocate_lock()
 
 
 def _install_finder() -> None:
