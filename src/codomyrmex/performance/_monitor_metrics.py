@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance._monitor_wrappers import MAXRSS_TO_MB, Record
+from codomyrmex.performance._monitor_core import MAXRSS_TO_MB, Record
 
 __all__ = ["EXPORT_FORMATS", "PerformanceMetrics", "compute_stats", "export", "to_metrics"]
 

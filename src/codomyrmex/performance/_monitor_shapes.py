@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
-from codomyrmex.performance import _monitor_wrappers as core
-from codomyrmex.performance._monitor_wrappers import (
+from codomyrmex.performance import _monitor_core as core
+from codomyrmex.performance._monitor_core import (
     RUSAGE_WHO,
     CallSite,
     Record,

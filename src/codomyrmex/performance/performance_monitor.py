@@ -45,7 +45,7 @@ tuple to a ``deque(maxlen=max_metrics)``: bounded, oldest dropped, safe from any
 ranks (numpy's default, ``statistics.quantiles(method="inclusive")``).
 
 ``log_file=`` appends every recorded call to that file as one JSON line (the
-``PerformanceMetrics`` fields), written in batches of ``LOG_BATCH`` calls, on ``flush()``
+``PerformanceMetrics`` fields), written in batches of 256 calls, on ``flush()``
 and at interpreter exit; a log that cannot be written is reported once and then dropped.
 
 Importing this module loads neither OpenTelemetry nor psutil nor wrapt: the telemetry
@@ -59,31 +59,28 @@ import sys
 import time
 from collections import deque
 
-from codomyrmex.performance._monitor_wrappers import (
-    RUSAGE_WHO,
+from codomyrmex.performance._monitor_core import (
     CallSite,
     Record,
     TelemetryState,
     perf_counter,
-    report_telemetry_error,
-    rusage,
     shape_of,
-    wrap_callable,
 )
+from codomyrmex.performance._monitor_track import TrackedBlock
+from codomyrmex.performance._monitor_wrappers import wrap_callable
 
 #: ``typing`` costs ~10 ms to import; annotations are strings here, so it is not needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from pathlib import Path
-    from types import TracebackType
     from typing import Any, TypeVar, overload
 
     from opentelemetry.metrics import MeterProvider
-    from opentelemetry.trace import Span, TracerProvider
+    from opentelemetry.trace import TracerProvider
 
+    from codomyrmex.performance._monitor_log import CallLog
     from codomyrmex.performance._monitor_metrics import PerformanceMetrics
-    from codomyrmex.performance._monitor_shapes import _Run
 
 __all__ = [
     "PerformanceMetrics",
@@ -95,9 +92,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     _F = TypeVar("_F")
-
-#: Calls buffered before ``log_file`` is appended to.
-LOG_BATCH = 256
 
 _ATTRIBUTE_TYPES = (str, bool, int, float)
 
@@ -134,14 +128,6 @@ def _check_name(name: object, what: str = "name") -> None:
         raise ValueError(f"{what} must not be empty")
 
 
-def _not_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that end a tracked block without marking it failed."""
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is None:
-        return (GeneratorExit,)
-    return (GeneratorExit, asyncio.CancelledError)
-
-
 class PerformanceMonitor:
     """Records monitored calls in a bounded history and reports them over OpenTelemetry.
 
@@ -166,12 +152,14 @@ class PerformanceMonitor:
         self._history: deque[Record] = deque(maxlen=max_metrics)
         self._telemetry = TelemetryState(tracer_provider, meter_provider)
         self._epoch_offset = time.time() - perf_counter()
-        self._log: _CallLog | None = None
+        self._log: CallLog | None = None
         self._record: Callable[[Record], None] = self._history.append
         if log_file is not None:
             from pathlib import Path
 
-            self._log = _CallLog(Path(log_file), self._epoch_offset)
+            from codomyrmex.performance._monitor_log import CallLog
+
+            self._log = CallLog(Path(log_file), self._epoch_offset)
             self._record = self._record_and_log
 
     @property
@@ -349,129 +337,6 @@ class PerformanceMonitor:
         """Write buffered ``log_file`` lines now."""
         if self._log is not None:
             self._log.flush()
-
-
-class TrackedBlock:
-    """A block recorded as one call; made by ``PerformanceMonitor.track``."""
-
-    def __init__(self, monitor: PerformanceMonitor, site: CallSite) -> None:
-        self._monitor = monitor
-        self._site = site
-        self._run: _Run | None = None
-        self._token: object = None
-        self._start: tuple[float, Any] | None = None
-        self._metrics: PerformanceMetrics | None = None
-
-    @property
-    def span(self) -> Span | None:
-        """The block's span (None when tracing is off or outside the block)."""
-        return None if self._run is None else self._run.span
-
-    @property
-    def metrics(self) -> PerformanceMetrics:
-        """The block's ``PerformanceMetrics`` once it has ended."""
-        if self._metrics is None:
-            raise RuntimeError("the tracked block has not ended yet")
-        return self._metrics
-
-    def _keep(self, record: Record) -> None:
-        from codomyrmex.performance._monitor_metrics import to_metrics
-
-        self._monitor._record(record)
-        self._metrics = to_metrics(record, self._monitor._epoch_offset)
-
-    def __enter__(self) -> TrackedBlock:
-        from codomyrmex.performance import _monitor_shapes as shapes
-
-        if self._run is not None:
-            raise RuntimeError("a tracked block cannot be entered twice at once")
-        run = shapes._Run(self._site, self._monitor._telemetry, self._keep, _not_errors())
-        self._run = run
-        self._token = shapes._attach(run.context)
-        self._start = (perf_counter(), rusage(RUSAGE_WHO))
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        from codomyrmex.performance import _monitor_shapes as shapes
-
-        run, start = self._run, self._start
-        if run is None or start is None:
-            raise RuntimeError("the tracked block was not entered")
-        run.add(*start)
-        if exc is not None:
-            run.failed(exc)
-        shapes._detach(self._token)
-        try:
-            run.finish()
-        finally:
-            self._run = self._start = self._token = None
-
-    async def __aenter__(self) -> TrackedBlock:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, traceback)
-
-
-class _CallLog:
-    """Appends recorded calls to a file as JSON lines, in batches; never raises."""
-
-    def __init__(self, path: Path, epoch_offset: float) -> None:
-        self.path = path
-        self._epoch_offset = epoch_offset
-        import threading
-
-        self._pending: deque[Record] = deque()
-        self._lock = threading.Lock()
-        self._broken = False
-        import atexit
-        import weakref
-
-        atexit.register(_flush_at_exit, weakref.ref(self))
-
-    def append(self, record: Record) -> None:
-        self._pending.append(record)
-        if len(self._pending) >= LOG_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        with self._lock:
-            records: list[Record] = []
-            pending = self._pending
-            while pending:
-                records.append(pending.popleft())
-            if not records or self._broken:
-                return
-            try:
-                import json
-
-                from codomyrmex.performance._monitor_metrics import to_metrics
-
-                lines = "".join(
-                    json.dumps(to_metrics(record, self._epoch_offset).to_dict(), default=str) + "\n"
-                    for record in records
-                )
-                with open(self.path, "a", encoding="utf-8") as handle:
-                    handle.write(lines)
-            except Exception as failure:
-                self._broken = True
-                report_telemetry_error(failure)
-
-
-def _flush_at_exit(ref: Any) -> None:
-    log = ref()
-    if log is not None:
-        log.flush()
 
 
 _default_monitor = PerformanceMonitor()
