@@ -110,7 +110,7 @@ def test_demo_report_shows_slowest_functions_memory_and_destination(demo_run: De
     hits, misses, rate = (cell.strip() for cell in catalog_row.split("│")[2:5])
     assert int(hits) > 0 and int(misses) > 0 and rate.endswith("%")
     assert "demo.exchange_rates" in out
-    for module in ("sqlite3", "statistics"):
+    for module in ("sqlite3", "difflib"):
         assert any(line.startswith(f"│ {module} ") for line in out.splitlines())
     assert "kernel high-water mark" in out
     assert f"sent to: {demo_run.directory}" in out
@@ -139,7 +139,7 @@ def test_demo_spans_reach_the_trace_file(demo_run: DemoRun) -> None:
     (workload,) = [s for s in spans if s["name"] == "demo.workload"]
     assert attribute(workload, "codomyrmex.resource.peak_rss_mb") > 40
     assert len([s for s in spans if s["name"] == f"{DEMO}.fetch_exchange_rate"]) == 3  # cached
-    assert {"import sqlite3", "import statistics"} <= names
+    assert {"import sqlite3", "import difflib"} <= names
 
 
 def test_demo_metrics_reach_the_metrics_file(demo_run: DemoRun) -> None:
@@ -168,7 +168,7 @@ def test_demo_json_output(tmp_path: Path) -> None:
     assert totals == sorted(totals, reverse=True)
     assert data["resources"]["peak_rss_mb"] > data["resources"]["start_rss_mb"] + 40
     assert {c["name"] for c in data["caches"]} == {"demo.catalog", "demo.exchange_rates"}
-    assert {i["module"] for i in data["imports"]} == {"sqlite3", "statistics"}
+    assert {i["module"] for i in data["imports"]} == {"sqlite3", "difflib"}
     assert data["telemetry"]["destination"] == str(tmp_path)
     assert data["telemetry"]["spans_exported"] == data["telemetry"]["spans_ended"] > 0
 

@@ -211,7 +211,7 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def render(report: Report, console: Console | None = None, *, top: int = 10) -> None:
+def render(report: Report, console: Console | None = None, *, top: int = 15) -> None:
     """Print the report with rich: the ``top`` slowest functions, then every other section."""
     from rich.console import Console
 
