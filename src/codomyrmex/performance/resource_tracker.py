@@ -31,8 +31,13 @@ How the numbers are made:
   cannot count descriptors).
 
 Trackers nest and run in several threads at once: each sees its own window while a
-single sampler thread serves all of them, started with the first active tracker and
-stopped with the last. Nothing from the sampler thread ever raises into user code.
+single daemon sampler thread serves all of them, started with the first active tracker
+and ended a second after the last one stops. Nothing from the sampler thread ever raises
+into user code; a tracker garbage-collected while running releases its window.
+
+Cost: a ``start()``/``stop()`` pair takes two samples (a few hundred microseconds), and
+sampling at the default 20 Hz uses under 1 % of a core. That suits blocks and jobs; for
+per-call timing of hot functions use ``@monitor``, which reads only ``getrusage``.
 
 When a span is recording at ``stop()``, the usage is added to it as attributes
 ``codomyrmex.resource.duration``, ``.cpu_time``, ``.cpu_percent``, ``.peak_rss_mb``,
@@ -67,7 +72,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class ResourceUsage:
-    """What one tracked window cost the process (times in seconds, sizes in MiB)."""
+    """What one tracked window cost the process (times in seconds, sizes in MiB).
+
+    ``duration`` wall time; ``peak_rss_mb`` largest resident set size in the window
+    (``peak_rss_exact``: backed by the kernel high-water mark, not only by samples);
+    ``start_rss_mb``/``end_rss_mb`` and ``rss_delta_mb`` (end - start); ``cpu_time``
+    (``user_time + system_time``, all threads) and ``cpu_percent`` (can exceed 100);
+    ``samples`` taken (start, every interval, stop); ``peak_threads``; ``peak_fds``
+    (open file descriptors, or handles on Windows; None if they cannot be counted).
+    """
 
     duration: float
     peak_rss_mb: float
