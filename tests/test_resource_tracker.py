@@ -326,10 +326,25 @@ def test_decorates_methods() -> None:
         def add(a: int, b: int) -> int:
             return a + b
 
+        @tracker
+        @classmethod
+        def outer_name(cls) -> str:
+            return cls.__name__
+
+        @tracker
+        @staticmethod
+        async def outer_add(a: int, b: int) -> int:
+            await asyncio.sleep(0.01)
+            return a + b
+
     assert Service().scale(2) == 6
     assert Service.name() == "Service"
     assert Service.add(1, 2) == 3
-    assert tracker.usage is not None
+    assert Service.outer_name() == "Service"
+    assert Service().outer_name() == "Service"
+    tracker.usage = None
+    assert asyncio.run(Service.outer_add(1, 2)) == 3
+    assert tracker.usage is not None and tracker.usage.duration >= 0.01
 
 
 def test_rejects_async_generator_functions_and_non_callables() -> None:

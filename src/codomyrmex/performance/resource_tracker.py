@@ -236,9 +236,10 @@ class ResourceTracker:
         own window, so concurrent calls do not interfere; :attr:`usage` holds the usage
         of the call that finished last.
         """
-        if not callable(func):
+        target = func.__func__ if isinstance(func, (classmethod, staticmethod)) else func
+        if not callable(target):
             raise TypeError(f"ResourceTracker decorates callables, not {type(func).__name__}")
-        if inspect.isasyncgenfunction(func):
+        if inspect.isasyncgenfunction(target):
             raise TypeError(
                 "ResourceTracker cannot decorate async generator functions; "
                 "use 'async with ResourceTracker()' inside the generator"
@@ -250,7 +251,7 @@ class ResourceTracker:
         def finish(window_tracker: ResourceTracker) -> None:
             self.usage = window_tracker.stop()
 
-        if inspect.iscoroutinefunction(func):
+        if inspect.iscoroutinefunction(target):
 
             @wrapt.decorator
             async def track_async(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
@@ -262,7 +263,7 @@ class ResourceTracker:
 
             return cast(F, track_async(func))
 
-        if inspect.isgeneratorfunction(func):
+        if inspect.isgeneratorfunction(target):
 
             def tracked_generator(generator: Any) -> Any:
                 tracker = ResourceTracker(interval).start()
