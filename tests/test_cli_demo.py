@@ -237,19 +237,21 @@ def test_unreachable_endpoint_fails_before_the_work(tmp_path: Path) -> None:
         assert result.stdout == ""
 
 
-def test_missing_rich_names_the_cli_extra(tmp_path: Path) -> None:
-    result = run_python(
-        """
+def test_missing_rich_names_the_cli_extra_and_json_still_works(tmp_path: Path) -> None:
+    code = """
         import sys
         sys.modules["rich"] = None  # as if the cli extra were not installed
         from codomyrmex.performance.cli import main
-        sys.exit(main(["demo"]))
-        """,
-        env=clean_env(CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path / "t")),
-    )
+        sys.exit(main(ARGS))
+        """
+    env = clean_env(CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path / "t"))
+    result = run_python(code.replace("ARGS", "['demo']"), env=env)
     line = assert_one_error_line(result, 1)
     assert "pip install 'codomyrmex-performance[cli]'" in line
     assert not (tmp_path / "t").exists()
+    result = run_python(code.replace("ARGS", "['demo', '--json']"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["telemetry"]["destination"] == str(tmp_path / "t")
 
 
 def test_unexpected_error_is_one_line_unless_traceback_is_asked(tmp_path: Path) -> None:
