@@ -77,9 +77,11 @@ def test_loaded_handle_is_the_module_itself(make_module: ModuleFactory) -> None:
     module = handle.load()
     assert module is handle
     assert sys.modules[name] is handle
-    assert type(handle) is types.ModuleType  # plain module attribute lookups from now on
-    assert not isinstance(handle, LazyLoader)
-    assert not hasattr(handle, "is_loaded")  # nothing is added to the module's namespace
+    assert isinstance(handle, types.ModuleType)
+    assert not isinstance(handle, LazyLoader)  # no forwarding hooks left
+    assert handle.is_loaded() is True
+    assert handle.load() is handle
+    assert "is_loaded" not in handle.__dict__  # nothing is added to the module's namespace
     assert "__getattr__" not in handle.__dict__
     assert handle.__spec__ is not None and handle.__spec__.name == name
     assert handle.__loader__ is handle.__spec__.loader
@@ -163,7 +165,7 @@ def test_stdlib_dotted_submodule_in_a_fresh_interpreter() -> None:
         assert et.fromstring("<a><b/></a>")[0].tag == "b"
         assert sys.modules["xml.etree.ElementTree"] is et
         assert sys.modules["xml.etree"].ElementTree is et
-        assert type(et) is types.ModuleType
+        assert et.is_loaded() is True
         print("opentelemetry" in sys.modules)
         """
     )
@@ -178,7 +180,7 @@ def test_repr_and_dir(make_module: ModuleFactory, runs: list[str]) -> None:
     listing = dir(handle)  # loads, like any other use
     assert {"VALUE", "helper", "__name__"} <= set(listing)
     assert runs == [name]
-    assert repr(handle).startswith(f"<module '{name}' from ")
+    assert repr(handle) == f"<LazyLoader '{name}' (loaded)>"
 
 
 def test_setting_an_attribute_loads_and_sets_it_on_the_module(
@@ -249,7 +251,7 @@ def test_already_imported_module_is_mirrored(make_module: ModuleFactory) -> None
     assert handle.load() is real
     assert handle.VALUE == 1
     assert handle is not real
-    assert type(handle) is types.ModuleType
+    assert handle.is_loaded() is True
     assert name not in import_timings()  # no import happened through the handle
     real.LATER = "added after loading"
     assert handle.LATER == "added after loading"  # names added later are forwarded
@@ -267,7 +269,7 @@ def test_extension_module_is_mirrored_in_a_fresh_interpreter() -> None:
         assert "_codecs_jp" not in sys.modules
         assert jp.load() is sys.modules["_codecs_jp"]
         assert jp.getcodec("shift_jis") is not None
-        assert type(jp) is types.ModuleType and jp is not sys.modules["_codecs_jp"]
+        assert jp.is_loaded() and jp is not sys.modules["_codecs_jp"]
         print(sorted(import_timings()))
         """
     )

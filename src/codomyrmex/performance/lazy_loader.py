@@ -19,24 +19,24 @@ How it behaves
 * The first attribute access, ``dir()``, or ``.load()`` imports the module, exactly once:
   threads that touch the handle meanwhile wait for that import and then see the module.
 * The handle **becomes** the module, the way :class:`importlib.util.LazyLoader` works:
-  the module's code executes into the handle, ``sys.modules[name] is handle``, and its
-  class switches to :class:`types.ModuleType`. From then on it is a plain module with
-  the module's attributes and nothing else: an attribute access costs what any module
-  attribute costs, with no proxy in between (a module ``__getattr__`` or a module
-  subclass would each make every lookup about three times slower on CPython 3.11).
-  So ``is_loaded()`` and ``load()`` are methods of a handle that has not loaded yet
-  (``isinstance(obj, LazyLoader)`` tells the two apart); afterwards the names are the
-  module's own, e.g. ``json.load``.
+  the module's code executes into the handle and ``sys.modules[name] is handle``; there is
+  no proxy in between. Its class then switches from :class:`LazyLoader` to a bare module
+  subclass that keeps only the handle's pinned methods: ``is_loaded()`` (now True),
+  ``load()`` (returns the module) and a repr that says ``loaded``. The module's own names
+  win over those (``json.load`` stays ``json.load``). An attribute access then costs about
+  35 ns on CPython 3.11 against 11 ns for a plain module (CPython specialises attribute
+  lookups only on exact ``ModuleType`` objects) and about 1 µs through a forwarding proxy;
+  for the plain-module cost in a hot loop, bind the attribute once (``dot = np.dot``).
 * Where the module cannot run inside the handle (it was already imported, it is an
   extension or built-in module, or it replaces itself in ``sys.modules``), the handle
   takes a copy of the module's namespace at load time and forwards names the module
-  gains later (through a module ``__getattr__``, so lookups on such a handle cost about
-  three times a plain one). A global the module *rebinds* later, or a monkeypatch of it,
-  is only seen through the real module, which ``.load()`` returned.
+  gains later (through a module ``__getattr__``). A global the module *rebinds* later,
+  or a monkeypatch of it, is only seen through the real module, which ``.load()``
+  returned.
 * Before loading, ``handle.load(fp)`` (with arguments) loads and calls the module's own
   ``load``, so ``json = lazy_import("json"); json.load(fp)`` works as a first touch.
 * ``repr()`` says ``<LazyLoader 'name' (unloaded)>`` (``loading``, ``failed: ...``)
-  before loading and is the module's own repr afterwards, since the handle is the module.
+  before loading and ``<LazyLoader 'name' (loaded)>`` afterwards.
 * A module that cannot be imported makes ``lazy_import`` succeed and the first use raise
   the import's own exception (``ModuleNotFoundError: No module named 'name'``). The
   failure is remembered: later uses raise a copy of it, chained to the first one, and
@@ -116,7 +116,7 @@ class LazyLoader(types.ModuleType):
         _states[key] = state
 
     def is_loaded(self) -> bool:
-        """False: once loaded, the handle is a plain module (and not a ``LazyLoader``)."""
+        """False: once loaded, the handle's class changes and this answers True."""
         return False
 
     def load(self, *args: Any, **kwargs: Any) -> Any:
@@ -249,9 +249,27 @@ def _import_into(handle: LazyLoader, name: str) -> types.ModuleType:
     return module
 
 
+class _LoadedModule(types.ModuleType):
+    """A handle after its import: the module itself, plus the handle's pinned methods.
+
+    Methods live on the class, so the module's own names (``json.load``) take precedence.
+    """
+
+    def is_loaded(self) -> bool:
+        """True: the module is imported."""
+        return True
+
+    def load(self) -> types.ModuleType:
+        """The module (already imported)."""
+        return self
+
+    def __repr__(self) -> str:
+        return f"<LazyLoader {self.__name__!r} (loaded)>"
+
+
 def _become_module(handle: types.ModuleType) -> None:
-    """The module executed into the handle: drop the hooks, be a plain module."""
-    handle.__class__ = types.ModuleType
+    """The module executed into the handle: drop the hooks, keep the pinned methods."""
+    handle.__class__ = _LoadedModule
 
 
 def _become_copy(handle: types.ModuleType, module: types.ModuleType) -> None:
@@ -260,7 +278,7 @@ def _become_copy(handle: types.ModuleType, module: types.ModuleType) -> None:
     namespace.clear()
     namespace.update(module.__dict__)
     namespace["__getattr__"] = functools.partial(getattr, module)
-    handle.__class__ = types.ModuleType
+    handle.__class__ = _LoadedModule
 
 
 # -- executing a module into its handle ----------------------------------------------------
