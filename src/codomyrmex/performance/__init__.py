@@ -7,9 +7,11 @@ the OpenTelemetry SDK, grpc, psutil nor wrapt; each name loads its module on fir
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs milliseconds
 if TYPE_CHECKING:
+    from typing import Any
+
     from codomyrmex.performance.cache_manager import CacheManager, CacheStats, cached_function
     from codomyrmex.performance.instrumentation import PerformanceInstrumentor
     from codomyrmex.performance.lazy_loader import LazyLoader, lazy_import
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
         run_benchmark,
     )
     from codomyrmex.performance.resource_tracker import ResourceTracker, ResourceUsage
-
     from codomyrmex.performance.telemetry import configure_telemetry
 
 _EXPORTS: dict[str, str] = {
