@@ -163,4 +163,8 @@ def _fail(message: str, exit_code: int = 1) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # ``python -m`` runs this file as ``__main__``; subcommands import the package module,
+    # so run that one's ``main`` to share one ``CliError`` class.
+    from codomyrmex.performance.cli import main as package_main
+
+    sys.exit(package_main())
