@@ -11,7 +11,7 @@ iterations, many times, and counts the verdicts of ``run_benchmark``:
 Next to each row: what pytest-benchmark's ``--benchmark-compare-fail=mean:5%`` rule
 (candidate mean > baseline mean * 1.05 fails) concludes on the very same samples.
 
-    python benchmarks/aa_experiment.py --repetitions 150
+    python benchmarks/aa_experiment.py --repetitions 100
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ def _stored_offline(base: BenchmarkResult, cand: BenchmarkResult) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repetitions", type=int, default=150)
-    parser.add_argument("--pairs", type=int, default=20, help="interleaved pairs per run")
+    parser.add_argument("--repetitions", type=int, default=100)
+    parser.add_argument("--pairs", type=int, default=40, help="interleaved pairs per run")
     parser.add_argument("--rounds", type=int, default=10, help="rounds per stored run")
     parser.add_argument("--min-time", type=float, default=0.01)
     args = parser.parse_args(argv)

@@ -113,6 +113,22 @@ def test_stored_comparison_is_inconclusive_when_the_machine_changed_speed() -> N
     assert c is not None and c.verdict == "regression"
 
 
+def test_stored_comparison_accounts_for_cpu_contention() -> None:
+    # CPU-bound rounds that got half the CPU (other processes running) look 2x slower.
+    base = _result([1.00e-3 + i * 1e-6 for i in range(10)], [1e-4] * 10)
+    base.cpu_shares = [0.99] * 10
+    cand = _result([1.95e-3 + i * 1e-6 for i in range(10)], [1e-4] * 10)
+    cand.cpu_shares = [0.5] * 10
+    criteria = compare.Criteria()
+    (c,) = compare.decide([compare.stored(base, cand, criteria)], criteria)
+    assert c is not None and c.noise_floor == pytest.approx(1.98) and c.verdict == "inconclusive"
+    sleeping = _result(base.samples, [1e-4] * 10)
+    sleeping.cpu_shares = [0.01] * 10  # waits, so contention does not stretch it
+    cand.cpu_shares = [0.005] * 10
+    (c,) = compare.decide([compare.stored(sleeping, cand, criteria)], criteria)
+    assert c is not None and c.verdict == "regression"
+
+
 def test_stored_baseline_file_round_trip_and_regression(tmp_path: Path) -> None:
     path = tmp_path / "base.json"
     suite = BenchmarkSuite("stored")

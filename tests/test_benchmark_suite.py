@@ -137,6 +137,15 @@ def test_gc_disabled_while_timing_only_when_asked() -> None:
     assert all(states)
 
 
+def test_cpu_timer_ignores_waiting_and_shares_are_recorded() -> None:
+    wall = run_benchmark(lambda: time.sleep(0.002), loops=1, rounds=3, warmup=0)
+    cpu = run_benchmark(lambda: time.sleep(0.002), loops=1, rounds=3, warmup=0, timer="cpu")
+    assert wall.median >= 0.002 > cpu.median
+    assert all(0 <= share < 0.5 for share in wall.cpu_shares) and len(wall.cpu_shares) == 3
+    with pytest.raises(ValueError, match="timer"):
+        run_benchmark(lambda: None, timer="gpu")
+
+
 def test_memory_peak_is_opt_in() -> None:
     def allocate() -> None:
         bytearray(2_000_000)

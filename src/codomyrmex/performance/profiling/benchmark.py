@@ -19,7 +19,7 @@
     assert result.comparison.verdict != "regression"
 
 Each benchmark is calibrated (calls per round so a timed value lasts ``min_time``,
-10 ms by default), warmed up, then timed for ``rounds`` rounds (10 by default, 20 pairs
+10 ms by default), warmed up, then timed for ``rounds`` rounds (10 by default, 40 pairs
 when interleaved). ``samples`` are seconds per call, one per round; statistics are in
 :mod:`~codomyrmex.performance.profiling.stats`; verdicts and the noise floor of stored
 baselines in :mod:`~codomyrmex.performance.profiling.compare`.
@@ -182,7 +182,7 @@ def run_benchmark(
         partner_name = getattr(baseline, "__qualname__", "baseline")
         partners = {suite.benchmarks[0].name: Benchmark(name=partner_name, func=baseline)}
     interleave = bool(partners) or bool(opts.baseline_source)
-    rounds = opts.rounds or (20 if interleave else 10)
+    rounds = opts.rounds or (40 if interleave else 10)
 
     run = SuiteResult(
         suite.name, [], run_id=uuid.uuid4().hex, commit=current_commit(),

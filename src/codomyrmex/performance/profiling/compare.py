@@ -98,20 +98,27 @@ def _group_spread(result: BenchmarkResult) -> float:
 
 
 def noise_floor(baseline: BenchmarkResult, candidate: BenchmarkResult, minimum: float) -> float:
-    """A ratio (>= 1) that timing differences between these two runs can reach by chance."""
+    """A ratio (>= 1) that timing differences between these two runs can reach by chance.
+
+    The largest of: the spread of rounds and of worker processes within either run, and
+    the machine's change of conditions between the runs, the product of the speed-probe
+    drift (CPU speed mode) and of the CPU-share drift (other processes competing).
+    """
     floors = [minimum, 1.0]
     for result in (baseline, candidate):
         floors += [_spread(result.samples), _group_spread(result)]
+    drift = 1.0
     if baseline.probes and candidate.probes:
-        drift = statistics.median(candidate.probes) / statistics.median(baseline.probes)
-        floors.append(max(drift, 1 / drift))
+        speed = statistics.median(candidate.probes) / statistics.median(baseline.probes)
+        drift *= max(speed, 1 / speed)
     if baseline.cpu_shares and candidate.cpu_shares:
-        # CPU-bound rounds that got less of the CPU in one run than in the other: other
-        # processes competed for it, and wall-clock times stretched by that much.
         base_share = statistics.median(baseline.cpu_shares)
         cand_share = statistics.median(candidate.cpu_shares)
-        if min(base_share, cand_share) > 0.2:
-            floors.append(max(base_share / cand_share, cand_share / base_share))
+        # Meaningful for code that kept the CPU busy in the baseline; a sleeping benchmark
+        # has a tiny, noisy share and does not stretch when the CPU is contended.
+        if base_share > 0.5 and cand_share > 0:
+            drift *= max(base_share / cand_share, cand_share / base_share)
+    floors.append(drift)
     return max(floors)
 
 
