@@ -13,9 +13,6 @@ parented under it. ``execution_time`` and ``cpu_time`` of a generator add up its
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
-from typing import TYPE_CHECKING, Any
-
 from codomyrmex.performance import _monitor_core as core
 from codomyrmex.performance._monitor_core import (
     RUSAGE_WHO,
@@ -30,7 +27,11 @@ from codomyrmex.performance._monitor_core import (
     span_ids,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
+    from typing import Any
+
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
