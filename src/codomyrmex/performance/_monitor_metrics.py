@@ -29,7 +29,9 @@ class PerformanceMetrics:
     """One recorded call.
 
     ``execution_time`` and ``cpu_time`` are seconds (``perf_counter`` and the thread's CPU
-    time from ``getrusage``; for generators, summed over their steps). ``cpu_percent`` is
+    time from ``getrusage``; for generators, summed over their steps; for coroutines, over
+    the whole ``await``, so it includes whatever else the event loop thread ran while the
+    coroutine was suspended). ``cpu_percent`` is
     ``cpu_time / execution_time * 100``. ``memory_usage_mb`` is the process's peak resident
     set size (the kernel's high-water mark, ``ru_maxrss``) when the call returned: it tells
     whether a call pushed the process to a new peak, not what the call itself allocated
