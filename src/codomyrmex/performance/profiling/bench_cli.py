@@ -179,8 +179,12 @@ def run(args: argparse.Namespace) -> int:
             handle.shutdown()
     _print_table(console, runs)
     for run_result in runs:
-        for warning in run_result.warnings:
-            errors.print(f"[yellow]warning[/]: {run_result.name}: {warning}", highlight=False)
+        notes = [(run_result.name, w) for w in run_result.warnings]
+        notes += [
+            (f"{run_result.name}.{r.name}", w) for r in run_result.results for w in r.warnings
+        ]
+        for where, warning in notes:
+            errors.print(f"[yellow]warning[/]: {where}: {warning}", highlight=False)
     regressed = any(r.regressions for r in runs)
     failed = any(r.failures for r in runs)
     if args.json:
