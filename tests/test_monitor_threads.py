@@ -74,7 +74,7 @@ def test_reading_while_writing(spans) -> None:
             try:
                 perf.get_stats()
                 perf.get_metrics("w")
-                time.sleep(0.001)
+                time.sleep(0.01)
             except BaseException as exc:  # pragma: no cover - the failure being tested
                 problems.append(exc)
 
