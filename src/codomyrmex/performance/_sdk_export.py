@@ -27,8 +27,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from codomyrmex.performance.telemetry import _SpanCounter
-
+from codomyrmex.performance._telemetry_handle import SpanCounter
 
 _ID_FIELDS = frozenset({"traceId", "spanId", "parentSpanId"})
 
@@ -108,7 +107,7 @@ class OtlpJsonFileMetricExporter(MetricExporter):
 class _CountingExporter(SpanExporter):
     """Counts what reaches the real exporter and whether it took it."""
 
-    def __init__(self, exporter: SpanExporter, counter: _SpanCounter) -> None:
+    def __init__(self, exporter: SpanExporter, counter: SpanCounter) -> None:
         self._exporter = exporter
         self._counter = counter
 
@@ -134,7 +133,7 @@ class _CountingExporter(SpanExporter):
 class _EndCounter(SpanProcessor):
     """Counts sampled spans as they end, before the batch queue can drop them."""
 
-    def __init__(self, counter: _SpanCounter) -> None:
+    def __init__(self, counter: SpanCounter) -> None:
         self._counter = counter
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -147,7 +146,7 @@ class _EndCounter(SpanProcessor):
 
 
 def counting_processors(
-    exporters: Sequence[SpanExporter], counter: _SpanCounter, **batch_options: Any
+    exporters: Sequence[SpanExporter], counter: SpanCounter, **batch_options: Any
 ) -> list[SpanProcessor]:
     """An end counter, then one batch processor per exporter; the first one's exports count."""
     options = {key: value for key, value in batch_options.items() if value is not None}
