@@ -26,19 +26,17 @@ import atexit
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 
+from codomyrmex.performance._telemetry_handle import SpanCounter, TelemetryHandle, TelemetryStats
+
 if TYPE_CHECKING:
     from opentelemetry.metrics import Histogram, Meter, MeterProvider
-    from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
-    from opentelemetry.sdk.trace import SpanProcessor
-    from opentelemetry.sdk.trace.export import SpanExporter
     from opentelemetry.trace import Tracer, TracerProvider
 
 __all__ = [
@@ -196,132 +194,6 @@ def telemetry_dir() -> Path:
     return Path(state) / "codomyrmex-performance" / "telemetry"
 
 
-@dataclass(frozen=True)
-class TelemetryStats:
-    """Span accounting of one ``configure_telemetry`` handle.
-
-    ``dropped`` counts spans that ended but never reached the exporter (queue overflow,
-    or still queued when shutdown gave up); ``failed`` counts spans whose export failed
-    (collector unreachable). Before shutdown, spans still queued count as neither.
-    """
-
-    ended: int
-    exported: int
-    failed: int
-    dropped: int
-
-
-class TelemetryHandle:
-    """What ``configure_telemetry`` set up: flush it, shut it down, read its span counts."""
-
-    def __init__(
-        self,
-        tracer_provider: Any,
-        meter_provider: Any,
-        *,
-        destination: str,
-        owns_tracer_provider: bool,
-        owns_meter_provider: bool,
-        processors: Sequence[SpanProcessor] = (),
-        counter: _SpanCounter | None = None,
-    ) -> None:
-        self.tracer_provider = tracer_provider
-        self.meter_provider = meter_provider
-        #: Where spans and metrics go: an OTLP URL, a directory, ``console`` or ``none``.
-        self.destination = destination
-        self._owns_tracer_provider = owns_tracer_provider
-        self._owns_meter_provider = owns_meter_provider
-        self._processors = list(processors)
-        self._counter = counter
-        self._shut_down = False
-        self._shutdown_lock = threading.Lock()
-
-    def stats(self) -> TelemetryStats:
-        """Spans ended, exported, failed and dropped so far."""
-        counter = self._counter
-        if counter is None:
-            return TelemetryStats(0, 0, 0, 0)
-        return counter.snapshot(final=self._shut_down)
-
-    @property
-    def dropped_spans(self) -> int:
-        """Spans that were lost: dropped from a full queue or failed to export."""
-        stats = self.stats()
-        return stats.dropped + stats.failed
-
-    def force_flush(self, timeout_millis: int = 10_000) -> bool:
-        """Export everything queued; True when all of it was handed over in time."""
-        targets: list[Callable[[], Any]] = [
-            *(lambda p=p: p.force_flush(timeout_millis) for p in self._processors),
-        ]
-        if self.meter_provider is not None and hasattr(self.meter_provider, "force_flush"):
-            targets.append(lambda: self.meter_provider.force_flush(timeout_millis))
-        return _run_bounded(targets, timeout_millis)
-
-    def shutdown(self, timeout_millis: int = 10_000) -> bool:
-        """Flush and stop exporting; returns within ``timeout_millis`` whatever the collector does.
-
-        Only what this handle created is shut down: processors added to a provider the host
-        program owns are removed from service, the host's own provider keeps running.
-        """
-        with self._shutdown_lock:
-            if self._shut_down:
-                return True
-            self._shut_down = True
-        targets: list[Callable[[], Any]] = []
-        if self._owns_tracer_provider:
-            targets.append(self.tracer_provider.shutdown)
-        else:
-            targets.extend(p.shutdown for p in self._processors)
-        if self._owns_meter_provider:
-            targets.append(lambda: self.meter_provider.shutdown(timeout_millis=timeout_millis))
-        done = _run_bounded(targets, timeout_millis)
-        lost = self.dropped_spans
-        if lost:
-            _logger.warning(
-                "codomyrmex.performance: %d span(s) were not delivered to %s "
-                "(queue full or exporter failing)",
-                lost,
-                self.destination,
-            )
-        return done
-
-
-def _run_bounded(targets: Sequence[Callable[[], Any]], timeout_millis: int) -> bool:
-    """Run the callables in a daemon thread; give up waiting after the timeout."""
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        for target in targets:
-            try:
-                target()
-            except Exception as exc:  # telemetry never raises into the host program
-                errors.append(exc)
-
-    worker = threading.Thread(target=work, name="codomyrmex-telemetry-shutdown", daemon=True)
-    worker.start()
-    worker.join(max(timeout_millis, 0) / 1000.0)
-    for exc in errors:
-        _logger.warning("codomyrmex.performance: telemetry flush/shutdown failed: %r", exc)
-    return not worker.is_alive() and not errors
-
-
-class _SpanCounter:
-    """Counts sampled spans as they end and as the exporter takes them."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.ended = 0
-        self.exported = 0
-        self.failed = 0
-
-    def snapshot(self, *, final: bool) -> TelemetryStats:
-        with self._lock:
-            ended, exported, failed = self.ended, self.exported, self.failed
-        dropped = max(ended - exported - failed, 0) if final else 0
-        return TelemetryStats(ended, exported, failed, dropped)
-
-
 _handle: TelemetryHandle | None = None
 _configure_lock = threading.Lock()
 
@@ -359,18 +231,18 @@ def configure_telemetry(
     with _configure_lock:
         if _handle is not None:
             return _handle
-        _validate_positive(
+        from codomyrmex.performance import _exporter_choice as choice
+
+        choice.validate_positive(
             max_queue_size=max_queue_size,
             max_export_batch_size=max_export_batch_size,
             schedule_delay_millis=schedule_delay_millis,
             metric_export_interval_millis=metric_export_interval_millis,
             timeout=timeout,
         )
-        if endpoint is not None and not isinstance(endpoint, str):
-            raise TypeError(f"endpoint must be a URL string, not {type(endpoint).__name__}")
-        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
-            raise ValueError(f"endpoint must be an http:// or https:// URL, got {endpoint!r}")
-        resolved_protocol = _resolve_protocol(protocol)
+        if endpoint is not None:
+            choice.check_endpoint(endpoint)
+        resolved_protocol = choice.resolve_protocol(protocol)
         try:
             from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
             from opentelemetry.sdk.resources import Resource
@@ -399,7 +271,7 @@ def configure_telemetry(
         reuse_tp = isinstance(existing_tp, SdkTracerProvider)
         reuse_mp = isinstance(existing_mp, SdkMeterProvider)
 
-        destination, span_exporters, metric_exporters = _exporters(
+        destination, span_exporters, metric_exporters = choice.choose_exporters(
             endpoint=endpoint,
             protocol=resolved_protocol,
             console=console,
@@ -411,8 +283,8 @@ def configure_telemetry(
             defaults=not ((reuse_tp or reuse_mp) and not explicit),
         )
 
-        counter = _SpanCounter()
-        processors = _span_processors(
+        counter = SpanCounter()
+        processors = choice.span_processors(
             span_exporters,
             counter,
             max_queue_size=max_queue_size,
@@ -436,7 +308,7 @@ def configure_telemetry(
                     "readers export metrics (an SDK MeterProvider cannot take new readers)"
                 )
         else:
-            readers = _metric_readers(metric_exporters, metric_export_interval_millis)
+            readers = choice.metric_readers(metric_exporters, metric_export_interval_millis)
             meter_provider = SdkMeterProvider(
                 metric_readers=readers, resource=resource, shutdown_on_exit=False
             )
@@ -453,165 +325,3 @@ def configure_telemetry(
         )
         atexit.register(_handle.shutdown)
         return _handle
-
-
-def _validate_positive(**values: float | None) -> None:
-    for name, value in values.items():
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-        if value <= 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
-
-
-_PROTOCOLS = ("grpc", "http/protobuf")
-
-
-def _resolve_protocol(protocol: str | None) -> str:
-    chosen = (
-        protocol
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    )
-    if chosen not in _PROTOCOLS:
-        raise ValueError(f"protocol must be one of {', '.join(_PROTOCOLS)}, got {chosen!r}")
-    return chosen
-
-
-def _env_exporters(variable: str) -> list[str] | None:
-    raw = os.environ.get(variable)
-    if raw is None or not raw.strip():
-        return None
-    return [part.strip().lower() for part in raw.split(",") if part.strip()]
-
-
-def _endpoint_configured() -> bool:
-    return any(
-        os.environ.get(name)
-        for name in (
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        )
-    )
-
-
-def _exporters(
-    *,
-    endpoint: str | None,
-    protocol: str,
-    console: bool,
-    headers: Mapping[str, str] | None,
-    timeout: float | None,
-    output_dir: str | os.PathLike[str] | None,
-    defaults: bool,
-) -> tuple[str, list[SpanExporter], list[MetricExporter]]:
-    """Pick exporters from the arguments, then ``OTEL_*`` variables, then the file default."""
-    span_exporters: list[SpanExporter] = []
-    metric_exporters: list[MetricExporter] = []
-    destinations: list[str] = []
-    trace_kinds = _env_exporters("OTEL_TRACES_EXPORTER")
-    metric_kinds = _env_exporters("OTEL_METRICS_EXPORTER")
-    use_otlp = endpoint is not None or (defaults and _endpoint_configured())
-    if defaults and not use_otlp and (trace_kinds or metric_kinds):
-        use_otlp = "otlp" in (trace_kinds or []) + (metric_kinds or [])
-    if use_otlp:
-        span_exporter, metric_exporter, url = _otlp_exporters(endpoint, protocol, headers, timeout)
-        if endpoint is not None or trace_kinds is None or "otlp" in trace_kinds:
-            span_exporters.append(span_exporter)
-        if endpoint is not None or metric_kinds is None or "otlp" in metric_kinds:
-            metric_exporters.append(metric_exporter)
-        destinations.append(f"{url} ({protocol})")
-    env_console = defaults and "console" in (trace_kinds or []) + (metric_kinds or [])
-    if console or env_console:
-        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
-        if console or "console" in (trace_kinds or []):
-            span_exporters.append(ConsoleSpanExporter())
-        if console or "console" in (metric_kinds or []):
-            metric_exporters.append(ConsoleMetricExporter())
-        destinations.append("console")
-    chosen_by_env = trace_kinds is not None or metric_kinds is not None
-    if defaults and not use_otlp and not console and not chosen_by_env:
-        from codomyrmex.performance._sdk_export import (
-            OtlpJsonFileMetricExporter,
-            OtlpJsonFileSpanExporter,
-        )
-
-        directory = Path(output_dir) if output_dir is not None else telemetry_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        span_exporters.append(OtlpJsonFileSpanExporter(directory / "traces.jsonl"))
-        metric_exporters.append(OtlpJsonFileMetricExporter(directory / "metrics.jsonl"))
-        destinations.append(str(directory))
-    return (", ".join(destinations) or "none"), span_exporters, metric_exporters
-
-
-def _otlp_exporters(
-    endpoint: str | None,
-    protocol: str,
-    headers: Mapping[str, str] | None,
-    timeout: float | None,
-) -> tuple[SpanExporter, MetricExporter, str]:
-    base = (endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "").rstrip("/")
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-            OTLPMetricExporter as GrpcMetricExporter,
-        )
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
-            OTLPSpanExporter as GrpcSpanExporter,
-        )
-
-        insecure = True if endpoint is not None and endpoint.startswith("http://") else None
-        grpc_headers = dict(headers) if headers else None
-        spans: SpanExporter = GrpcSpanExporter(
-            endpoint=endpoint, insecure=insecure, headers=grpc_headers, timeout=timeout
-        )
-        metric: MetricExporter = GrpcMetricExporter(
-            endpoint=endpoint, insecure=insecure, headers=grpc_headers, timeout=timeout
-        )
-        return spans, metric, base or "http://localhost:4317"
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-        OTLPMetricExporter as HttpMetricExporter,
-    )
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HttpSpanExporter,
-    )
-
-    http_headers = dict(headers) if headers else None
-    spans = HttpSpanExporter(
-        endpoint=f"{endpoint.rstrip('/')}/v1/traces" if endpoint else None,
-        headers=http_headers,
-        timeout=timeout,
-    )
-    metric = HttpMetricExporter(
-        endpoint=f"{endpoint.rstrip('/')}/v1/metrics" if endpoint else None,
-        headers=http_headers,
-        timeout=timeout,
-    )
-    return spans, metric, base or "http://localhost:4318"
-
-
-def _span_processors(
-    exporters: Sequence[SpanExporter],
-    counter: _SpanCounter,
-    **batch_options: Any,
-) -> list[SpanProcessor]:
-    if not exporters:
-        return []
-    from codomyrmex.performance._sdk_export import counting_processors
-
-    return counting_processors(exporters, counter, **batch_options)
-
-
-def _metric_readers(
-    exporters: Sequence[MetricExporter], interval_millis: float | None
-) -> list[MetricReader]:
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-
-    return [
-        PeriodicExportingMetricReader(exporter, export_interval_millis=interval_millis)
-        for exporter in exporters
-    ]

@@ -1,0 +1,146 @@
+"""What ``configure_telemetry`` returns: a handle to flush and shut down, and span accounting.
+
+``shutdown()`` and ``force_flush()`` run the SDK calls in a daemon thread and stop waiting
+at the timeout, so an unreachable collector never holds up the host program's exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
+
+__all__ = ["SpanCounter", "TelemetryHandle", "TelemetryStats"]
+
+_logger = logging.getLogger("codomyrmex.performance.telemetry")
+
+
+@dataclass(frozen=True)
+class TelemetryStats:
+    """Span accounting of one ``configure_telemetry`` handle.
+
+    ``dropped`` counts spans that ended but never reached the exporter (queue overflow,
+    or still queued when shutdown gave up); ``failed`` counts spans whose export failed
+    (collector unreachable). Before shutdown, spans still queued count as neither.
+    """
+
+    ended: int
+    exported: int
+    failed: int
+    dropped: int
+
+
+class TelemetryHandle:
+    """What ``configure_telemetry`` set up: flush it, shut it down, read its span counts."""
+
+    def __init__(
+        self,
+        tracer_provider: Any,
+        meter_provider: Any,
+        *,
+        destination: str,
+        owns_tracer_provider: bool,
+        owns_meter_provider: bool,
+        processors: Sequence[SpanProcessor] = (),
+        counter: SpanCounter | None = None,
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        #: Where spans and metrics go: an OTLP URL, a directory, ``console`` or ``none``.
+        self.destination = destination
+        self._owns_tracer_provider = owns_tracer_provider
+        self._owns_meter_provider = owns_meter_provider
+        self._processors = list(processors)
+        self._counter = counter
+        self._shut_down = False
+        self._shutdown_lock = threading.Lock()
+
+    def stats(self) -> TelemetryStats:
+        """Spans ended, exported, failed and dropped so far."""
+        counter = self._counter
+        if counter is None:
+            return TelemetryStats(0, 0, 0, 0)
+        return counter.snapshot(final=self._shut_down)
+
+    @property
+    def dropped_spans(self) -> int:
+        """Spans that were lost: dropped from a full queue or failed to export."""
+        stats = self.stats()
+        return stats.dropped + stats.failed
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        """Export everything queued; True when all of it was handed over in time."""
+        targets: list[Callable[[], Any]] = [
+            *(lambda p=p: p.force_flush(timeout_millis) for p in self._processors),
+        ]
+        if self.meter_provider is not None and hasattr(self.meter_provider, "force_flush"):
+            targets.append(lambda: self.meter_provider.force_flush(timeout_millis))
+        return _run_bounded(targets, timeout_millis)
+
+    def shutdown(self, timeout_millis: int = 10_000) -> bool:
+        """Flush and stop exporting; returns within ``timeout_millis`` whatever the collector does.
+
+        Only what this handle created is shut down: processors added to a provider the host
+        program owns are removed from service, the host's own provider keeps running.
+        """
+        with self._shutdown_lock:
+            if self._shut_down:
+                return True
+            self._shut_down = True
+        targets: list[Callable[[], Any]] = []
+        if self._owns_tracer_provider:
+            targets.append(self.tracer_provider.shutdown)
+        else:
+            targets.extend(p.shutdown for p in self._processors)
+        if self._owns_meter_provider:
+            targets.append(lambda: self.meter_provider.shutdown(timeout_millis=timeout_millis))
+        done = _run_bounded(targets, timeout_millis)
+        lost = self.dropped_spans
+        if lost:
+            _logger.warning(
+                "codomyrmex.performance: %d span(s) were not delivered to %s "
+                "(queue full or exporter failing)",
+                lost,
+                self.destination,
+            )
+        return done
+
+
+def _run_bounded(targets: Sequence[Callable[[], Any]], timeout_millis: int) -> bool:
+    """Run the callables in a daemon thread; give up waiting after the timeout."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        for target in targets:
+            try:
+                target()
+            except Exception as exc:  # telemetry never raises into the host program
+                errors.append(exc)
+
+    worker = threading.Thread(target=work, name="codomyrmex-telemetry-shutdown", daemon=True)
+    worker.start()
+    worker.join(max(timeout_millis, 0) / 1000.0)
+    for exc in errors:
+        _logger.warning("codomyrmex.performance: telemetry flush/shutdown failed: %r", exc)
+    return not worker.is_alive() and not errors
+
+
+class SpanCounter:
+    """Counts sampled spans as they end and as the exporter takes them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.ended = 0
+        self.exported = 0
+        self.failed = 0
+
+    def snapshot(self, *, final: bool) -> TelemetryStats:
+        with self._lock:
+            ended, exported, failed = self.ended, self.exported, self.failed
+        dropped = max(ended - exported - failed, 0) if final else 0
+        return TelemetryStats(ended, exported, failed, dropped)
