@@ -19,7 +19,6 @@ import socket
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from codomyrmex.performance.telemetry import TelemetryHandle
@@ -141,15 +140,14 @@ def start_telemetry(service_name: str, endpoint: str | None) -> TelemetryHandle:
 
 
 def _check_reachable(url: str, *, from_option: bool, timeout: float = 3.0) -> None:
+    from codomyrmex.performance._exporter_choice import check_endpoint
+
     source = "--otlp" if from_option else "the OTEL_EXPORTER_OTLP_* endpoint"
     try:
-        parts = urlsplit(url)
-        port = parts.port
+        parts = check_endpoint(url, source)
     except ValueError as exc:
-        raise CliError(f"{source} is not a valid URL: {url!r} ({exc})", exit_code=2) from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CliError(f"{source} must be an http:// or https:// URL, got {url!r}", exit_code=2)
-    address = (parts.hostname, port or (443 if parts.scheme == "https" else 80))
+        raise CliError(str(exc), exit_code=2) from exc
+    address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
     try:
         with socket.create_connection(address, timeout=timeout):
             pass
