@@ -60,18 +60,18 @@ timed.
 from __future__ import annotations
 
 import _thread
-import functools
 import importlib
 import importlib.util
 import sys
 import time
 import types
 from _weakref import ref
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: deferring imports must itself be cheap
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
+    from typing import Any
 
     from codomyrmex.performance.telemetry import ScopeTelemetry
 
@@ -277,7 +277,7 @@ def _become_copy(handle: types.ModuleType, module: types.ModuleType) -> None:
     namespace = handle.__dict__
     namespace.clear()
     namespace.update(module.__dict__)
-    namespace["__getattr__"] = functools.partial(getattr, module)
+    namespace["__getattr__"] = lambda name: getattr(module, name)
     handle.__class__ = _LoadedModule
 
 
