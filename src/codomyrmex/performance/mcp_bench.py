@@ -18,6 +18,7 @@ other's timings. ``rounds`` (at most 1000) and ``min_time`` (seconds per round, 
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import threading
@@ -187,6 +188,7 @@ def performance_run_benchmark(
         raise ValueError(f"timer must be 'wall' or 'cpu', got {timer!r}")
 
     with _run_lock:
+        gc.collect()  # the modules of earlier runs, replaced in sys.modules, and their caches
         stored = None if stored_path is None else baselines.load(stored_path)
         try:
             suites = _load(_bench_files(root, target, path), path)
@@ -213,6 +215,7 @@ def performance_run_benchmark(
         failures = sum(len(run.failures) for run in runs)
         saved = None
         if save_path is not None and not regressions and not failures:
+            save_path.parent.mkdir(parents=True, exist_ok=True)
             saved = str(baselines.save(runs, save_path))
     return {
         "status": "ok",

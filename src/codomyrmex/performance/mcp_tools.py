@@ -147,11 +147,11 @@ def _as_tool(
 
     @functools.wraps(function)
     def tool(**arguments: Any) -> Any:
-        with _tool_span(name):
-            try:
+        try:
+            with _tool_span(name):
                 return function(**arguments, **fixed)
-            except _EXPECTED_ERRORS as exc:
-                raise tool_error(str(exc)) from exc
+        except _EXPECTED_ERRORS as exc:
+            raise tool_error(str(exc)) from exc
 
     tool.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p for p in signature.parameters.values() if p.name not in fixed]
