@@ -27,7 +27,6 @@ import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
-
 __all__ = [
     "DEMO_CACHE",
     "DEMO_FUNCTION",
@@ -201,4 +200,3 @@ def dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
-
