@@ -95,21 +95,14 @@ Record = tuple[
 _attach: Callable[[Context], object]
 _detach: Callable[[Any], None]
 _set_span_in_context: Callable[[Span], Context]
-_error_status: Callable[[str], Any]
 
 
 def _load_opentelemetry() -> None:
-    global _attach, _detach, _set_span_in_context, _error_status
+    global _attach, _detach, _set_span_in_context
     from opentelemetry.context import attach, detach
     from opentelemetry.trace import set_span_in_context
-    from opentelemetry.trace.status import Status, StatusCode
 
     _attach, _detach, _set_span_in_context = attach, detach, set_span_in_context
-
-    def error_status(description: str) -> Status:
-        return Status(StatusCode.ERROR, description)
-
-    _error_status = error_status
 
 
 _reported: set[str] = set()
@@ -262,11 +255,13 @@ class CallSite:
 
 
 def fail_span(span: Span, exc: BaseException, error_type: str) -> None:
-    """Mark a span failed the way OpenTelemetry instrumentations do."""
+    """Mark a span failed the way OpenTelemetry instrumentations do (error path only)."""
     if span.is_recording():
+        from opentelemetry.trace import Status, StatusCode
+
         span.set_attribute("error.type", error_type)
         span.record_exception(exc)
-        span.set_status(_error_status(f"{type(exc).__name__}: {exc}"))
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
 
 
 def span_ids(span: Span) -> tuple[int | None, int | None]:

@@ -367,14 +367,6 @@ def _scope() -> ScopeTelemetry | None:
         return None
 
 
-def _error_type(error: Exception) -> str:
-    """The semantic-conventions ``error.type``: the qualified class name, builtins bare."""
-    cls = type(error)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 class _ImportReport:
     """Times one import and reports it as a span and a histogram point."""
 
@@ -418,19 +410,18 @@ class _ImportReport:
         if self._scope is None:
             return
         try:
+            from codomyrmex.performance._monitor_core import error_type_name, fail_span
+
             attributes = {MODULE_NAME_ATTRIBUTE: self._name}
             if error is not None:
-                attributes["error.type"] = _error_type(error)
+                attributes["error.type"] = error_type_name(error)
             span = self._span
             if span is not None:
                 from opentelemetry import context
-                from opentelemetry.trace import Status, StatusCode
 
                 context.detach(self._token)
-                if error is not None and span.is_recording():
-                    span.set_attribute("error.type", attributes["error.type"])
-                    span.record_exception(error)
-                    span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+                if error is not None:
+                    fail_span(span, error, attributes["error.type"])
                 span.end()
             self._scope.duration_histogram(
                 IMPORT_DURATION, "Duration of imports done through lazy_import"
