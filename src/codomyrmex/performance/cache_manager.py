@@ -62,13 +62,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from codomyrmex.performance import cache_wrappers
+from codomyrmex.performance._monitor_core import qualified_name
 from codomyrmex.performance.cache_keys import freeze, stable_digest
 from codomyrmex.performance.cache_options import (
     check_max_size,
     check_name,
     check_ttl,
     creation_site,
-    qualified_name,
     resolve_backend,
     resolve_ttl,
 )

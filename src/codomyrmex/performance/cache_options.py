@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,7 +14,6 @@ __all__ = [
     "check_name",
     "check_ttl",
     "creation_site",
-    "qualified_name",
     "resolve_backend",
     "resolve_ttl",
 ]
@@ -73,12 +71,6 @@ def resolve_backend(backend: Any) -> RedisBackend | None:
             )
         return RedisBackend(backend)
     return RedisBackend(backend)  # raises TypeError unless it is a redis.Redis client
-
-
-def qualified_name(func: Callable[..., Any]) -> str:
-    module = getattr(func, "__module__", None) or "?"
-    qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
-    return f"{module}.{qualname}"
 
 
 def creation_site() -> str:
