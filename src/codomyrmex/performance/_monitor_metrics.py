@@ -6,17 +6,16 @@ tens of milliseconds to import; a program that only decorates functions never lo
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import math
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from codomyrmex.performance._atomic_file import write_text_atomically
 from codomyrmex.performance._monitor_core import MAXRSS_TO_MB, Record
 
 __all__ = ["EXPORT_FORMATS", "PerformanceMetrics", "compute_stats", "export", "to_metrics"]
@@ -143,29 +142,5 @@ def _render(metrics: Sequence[PerformanceMetrics], fmt: str) -> str:
 
 
 def export(metrics: Sequence[PerformanceMetrics], path: Path, fmt: str) -> None:
-    """Write ``metrics`` to ``path`` atomically: a temporary file beside it, then rename.
-
-    A reader never sees a half-written file; on any failure the temporary file is removed
-    and ``path`` keeps its previous content. The new file gets the usual ``umask`` mode.
-    """
-    text = _render(metrics, fmt)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
-    with open(temporary, "x", encoding="utf-8", newline="") as handle:
-        try:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        except BaseException:
-            handle.close()
-            _remove(temporary)
-            raise
-    try:
-        os.replace(temporary, path)
-    except BaseException:
-        _remove(temporary)
-        raise
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+    """Write ``metrics`` to ``path`` in format ``fmt``, atomically (see ``_atomic_file``)."""
+    write_text_atomically(path, _render(metrics, fmt))

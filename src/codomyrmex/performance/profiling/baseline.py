@@ -14,12 +14,12 @@ import json
 import os
 import platform
 import sys
-import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from codomyrmex.performance._atomic_file import write_text_atomically
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.telemetry import package_version
 
@@ -87,17 +87,7 @@ def write_json(document: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``document`` as JSON atomically: temporary file, fsync, rename over ``path``."""
     target = Path(path)
     text = json.dumps(document, indent=1, allow_nan=False, default=str)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomically(target, text)
     return target
 
 
