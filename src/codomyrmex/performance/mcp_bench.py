@@ -12,8 +12,9 @@ Suites are found as ``codomyrmex-perf bench`` finds them (every module-level
 :func:`~codomyrmex.performance.profiling.benchmark.run_benchmark`, in this process by
 default (``processes`` > 0: fresh worker processes, slower to start but isolated). One
 run at a time: concurrent calls wait for each other, since two runs would skew each
-other's timings. ``rounds`` (at most 1000) and ``min_time`` (seconds per round, at most
-5) keep a call short.
+other's timings. The modules of the last run stay imported, so their ``@monitor`` history
+and caches can be read with the other tools; a new run replaces them. ``rounds`` (at
+most 1000) and ``min_time`` (seconds per round, at most 5) keep a call short.
 """
 
 from __future__ import annotations

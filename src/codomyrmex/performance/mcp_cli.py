@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,8 @@ def serve(args: argparse.Namespace) -> int:
             f"the MCP server needs mcp>=2 ({exc.name} is missing): "
             "pip install 'codomyrmex-performance[mcp]'"
         ) from exc
+    if args.transport == "streamable-http":
+        _check_can_listen(args.host, args.port)
     handle = None
     if args.otlp or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         handle = start_telemetry("codomyrmex-perf-mcp", args.otlp)
@@ -99,3 +102,13 @@ def serve(args: argparse.Namespace) -> int:
         if handle is not None:
             handle.shutdown()
     return 0
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail with one clear line, before serving, when the HTTP address cannot be bound."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise CliError(f"cannot listen on {host}:{port} ({reason})") from exc

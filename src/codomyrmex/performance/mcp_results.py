@@ -1,9 +1,10 @@
 """Result types of the MCP tools (:mod:`codomyrmex.performance.mcp_tools`).
 
 Each tool returns one of these ``TypedDict`` s: plain dicts for Python callers, and the
-source of the tool's JSON output schema for MCP clients. Durations are seconds unless a
-field says otherwise; a statistic that does not exist (no samples, a failed benchmark) is
-``None``, never NaN, so that every result is valid JSON.
+source of the tool's JSON output schema for MCP clients (so the class docstrings, which
+become schema descriptions, are plain text). Durations are seconds unless a field says
+otherwise; a statistic that does not exist (no samples, a failed benchmark) is ``None``,
+never NaN, so that every result is valid JSON.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ Verdict = Literal["regression", "improvement", "no_change", "inconclusive"]
 
 
 class RegressionCheck(TypedDict):
-    """``performance_check_regression``: is ``measured_value`` a regression from the baseline?
+    """performance_check_regression: is measured_value a regression from the baseline?
 
-    ``deviation`` is ``(measured - mean) / |mean|`` (``deviation_kind="relative"``), or
-    ``measured - mean`` in ``unit`` when the baseline mean is 0 (``"absolute"``).
-    ``z_score`` is the change in baseline standard deviations (None when it is 0);
-    ``noise_band`` the absolute change the baseline's noise explains (2 standard deviations).
+    deviation is (measured - mean) / |mean| (deviation_kind="relative"), or
+    measured - mean in unit when the baseline mean is 0 ("absolute").
+    z_score is the change in baseline standard deviations (None when it is 0);
+    noise_band the absolute change the baseline's noise explains (2 standard deviations).
     """
 
     status: Literal["ok"]
@@ -61,10 +62,10 @@ class RegressionCheck(TypedDict):
 
 
 class ComparisonResult(TypedDict):
-    """``performance_compare_benchmarks``: the change from ``before`` to ``after``.
+    """performance_compare_benchmarks: the change from before to after.
 
-    ``relative_delta_pct`` is ``(after - before) / |before| * 100``; None when ``before``
-    is 0 and ``after`` is not (the relative change is undefined).
+    relative_delta_pct is (after - before) / |before| * 100; None when before
+    is 0 and after is not (the relative change is undefined).
     """
 
     status: Literal["ok"]
@@ -96,7 +97,7 @@ class CallStats(TypedDict):
 
 
 class StatsReport(TypedDict):
-    """``performance_get_stats``: all calls (``overall``) and each function's."""
+    """performance_get_stats: all calls (overall) and each function's."""
 
     status: Literal["ok"]
     function_name: str | None
@@ -105,7 +106,7 @@ class StatsReport(TypedDict):
 
 
 class CallRecord(TypedDict):
-    """One monitored call; ``trace_id``/``span_id`` find it in a tracing backend."""
+    """One monitored call; trace_id/span_id find it in a tracing backend."""
 
     function_name: str
     execution_time: float
@@ -120,7 +121,7 @@ class CallRecord(TypedDict):
 
 
 class MetricsReport(TypedDict):
-    """``performance_get_metrics``: the most recent calls, newest first."""
+    """performance_get_metrics: the most recent calls, newest first."""
 
     status: Literal["ok"]
     function_name: str | None
@@ -146,14 +147,14 @@ class CacheSummary(TypedDict):
 
 
 class CacheReport(TypedDict):
-    """``performance_cache_stats``."""
+    """performance_cache_stats."""
 
     status: Literal["ok"]
     caches: list[CacheSummary]
 
 
 class CacheClearResult(TypedDict):
-    """``performance_cache_clear``: how many caches of that name were emptied."""
+    """performance_cache_clear: how many caches of that name were emptied."""
 
     status: Literal["ok"]
     name: str
@@ -162,10 +163,10 @@ class CacheClearResult(TypedDict):
 
 
 class ResourceSnapshot(TypedDict):
-    """``performance_resource_snapshot``: one process right now.
+    """performance_resource_snapshot: one process right now.
 
-    ``cpu_percent`` is measured over 0.1 s and can exceed 100 with several busy threads;
-    ``fds`` is None where the platform or permissions do not tell.
+    cpu_percent is measured over 0.1 s and can exceed 100 with several busy threads;
+    fds is None where the platform or permissions do not tell.
     """
 
     status: Literal["ok"]
@@ -184,7 +185,7 @@ class ResourceSnapshot(TypedDict):
 
 
 class BenchmarkComparison(TypedDict):
-    """How a benchmark compares with its baseline (see ``profiling.result.Comparison``)."""
+    """How a benchmark compares with its baseline (see profiling.result.Comparison)."""
 
     verdict: Verdict
     ratio: float | None
@@ -230,10 +231,10 @@ class SuiteReport(TypedDict):
 
 
 class BenchmarkRunReport(TypedDict):
-    """``performance_run_benchmark``: every suite found under ``path``.
+    """performance_run_benchmark: every suite found under path.
 
-    ``passed`` is False on a regression or a failed benchmark; ``baseline_saved`` is the
-    file written for ``save_baseline`` (None when not asked, or when the run did not pass).
+    passed is False on a regression or a failed benchmark; baseline_saved is the
+    file written for save_baseline (None when not asked, or when the run did not pass).
     """
 
     status: Literal["ok"]
