@@ -15,6 +15,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from codomyrmex.performance._monitor_metrics import percentile as sorted_quantile
+
 __all__ = [
     "Summary",
     "TestResult",
@@ -37,12 +39,7 @@ def percentile(values: Sequence[float], q: float) -> float:
         return math.nan
     if not 0 <= q <= 100:
         raise ValueError(f"percentile must be within 0 and 100, got {q!r}")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    fraction = position - low
-    return ordered[low] + (ordered[high] - ordered[low]) * fraction
+    return sorted_quantile(sorted(values), q / 100)
 
 
 @dataclass(frozen=True)
