@@ -173,9 +173,11 @@ class StdioClient:
 
 
 @asynccontextmanager
-async def _session(arguments: list[str], cwd: Path) -> AsyncIterator[ClientSession]:
+async def _session(
+    arguments: list[str], cwd: Path, env: dict[str, str]
+) -> AsyncIterator[ClientSession]:
     parameters = StdioServerParameters(
-        command=console_script(), args=arguments, cwd=cwd, env={"PYTHONUNBUFFERED": "1"}
+        command=console_script(), args=arguments, cwd=cwd, env={"PYTHONUNBUFFERED": "1", **env}
     )
     async with stdio_client(parameters) as (read, write), ClientSession(read, write) as session:
         with anyio.fail_after(60):
@@ -184,11 +186,13 @@ async def _session(arguments: list[str], cwd: Path) -> AsyncIterator[ClientSessi
 
 
 @contextmanager
-def stdio_session(arguments: list[str], cwd: Path) -> Iterator[StdioClient]:
+def stdio_session(
+    arguments: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> Iterator[StdioClient]:
     """A session with ``codomyrmex-perf <arguments>``, closed (server ended) on exit."""
     with (
         start_blocking_portal() as portal,
-        portal.wrap_async_context_manager(_session(arguments, cwd)) as session,
+        portal.wrap_async_context_manager(_session(arguments, cwd, env or {})) as session,
     ):
         yield StdioClient(portal, session)
 

@@ -13,7 +13,8 @@ Suites are found as ``codomyrmex-perf bench`` finds them (every module-level
 default (``processes`` > 0: fresh worker processes, slower to start but isolated). One
 run at a time: concurrent calls wait for each other, since two runs would skew each
 other's timings. The modules of the last run stay imported, so their ``@monitor`` history
-and caches can be read with the other tools; a new run replaces them. ``rounds`` (at
+and caches can be read with the other tools (with ``processes`` > 0 the calls happen in
+the workers instead); a new run replaces them. ``rounds`` (at
 most 1000) and ``min_time`` (seconds per round, at most 5) keep a call short.
 """
 
