@@ -136,3 +136,54 @@ def test_broken_telemetry_never_breaks_the_call(broken: str, caplog) -> None:
     assert perf.get_stats()["count"] == 5
     assert perf.get_stats()["errors"] == 1
     assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+class _RaisingTracerProvider(trace.NoOpTracerProvider):
+    def get_tracer(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("get_tracer broke")
+
+
+class _RaisingMeterProvider(NoOpMeterProvider):
+    def get_meter(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("get_meter broke")
+
+
+class _RaisingInstrumentMeter(NoOpMeter):
+    def create_histogram(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("create_histogram broke")
+
+
+class _RaisingInstrumentMeterProvider(NoOpMeterProvider):
+    def get_meter(self, name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return _RaisingInstrumentMeter(name)
+
+
+@pytest.mark.parametrize(
+    "providers",
+    [
+        {"tracer_provider": _RaisingTracerProvider()},
+        {"meter_provider": _RaisingMeterProvider()},
+        {"meter_provider": _RaisingInstrumentMeterProvider()},
+    ],
+    ids=["get_tracer", "get_meter", "create_histogram"],
+)
+def test_providers_that_raise_never_break_the_call(providers: dict[str, object]) -> None:
+    perf = PerformanceMonitor(**providers)  # type: ignore[arg-type]
+    error = ValueError("user error")
+
+    @perf.monitor
+    def sturdy(x: int) -> int:
+        return x + 1
+
+    @perf.monitor
+    def fragile() -> None:
+        raise error
+
+    assert sturdy(1) == 2
+    with pytest.raises(ValueError) as caught:
+        fragile()
+    assert caught.value is error
+    with perf.track("block"):
+        pass
+    assert perf.get_stats()["count"] == 3
+    assert perf.get_stats()["errors"] == 1

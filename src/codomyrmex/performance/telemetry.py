@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 
+from codomyrmex.performance._monitor_core import report_telemetry_error
 from codomyrmex.performance._telemetry_handle import SpanCounter, TelemetryHandle, TelemetryStats
 
 if TYPE_CHECKING:
@@ -124,7 +125,11 @@ class ScopeTelemetry:
     def _resolve(self, provider: TracerProvider | None) -> None:
         tracer: Tracer | None = None
         if provider is not None:
-            candidate = provider.get_tracer(SCOPE_NAME, package_version())
+            try:
+                candidate = provider.get_tracer(SCOPE_NAME, package_version())
+            except Exception as failure:  # a broken provider turns tracing off, quietly
+                report_telemetry_error(failure)
+                candidate = trace.NoOpTracer()
             if not isinstance(candidate, trace.NoOpTracer):
                 tracer = candidate
         self._tracer = tracer
@@ -144,19 +149,29 @@ class ScopeTelemetry:
         return self._meter
 
     def instrument(self, name: str, factory: Callable[[Meter], Any]) -> Any:
-        """Create an instrument once per scope and name, so repeated users share it."""
+        """Create an instrument once per scope and name, so repeated users share it.
+
+        None when the meter provider fails to make it: reported once, never raised.
+        """
         found = self._instruments.get(name)
         if found is None:
             with self._lock:
                 found = self._instruments.get(name)
                 if found is None:
-                    found = factory(self.meter)
+                    try:
+                        found = factory(self.meter)
+                    except Exception as failure:
+                        report_telemetry_error(failure)
+                        return None
                     self._instruments[name] = found
         return found
 
     def duration_histogram(self, name: str, description: str) -> Histogram:
-        """A seconds histogram with this package's explicit second-scale buckets."""
-        return self.instrument(  # type: ignore[no-any-return]
+        """A seconds histogram with this package's explicit second-scale buckets.
+
+        A no-op histogram when the meter provider cannot make one.
+        """
+        histogram: Histogram | None = self.instrument(
             name,
             lambda meter: meter.create_histogram(
                 name,
@@ -165,6 +180,7 @@ class ScopeTelemetry:
                 explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
             ),
         )
+        return metrics.NoOpHistogram(name) if histogram is None else histogram
 
 
 _UNRESOLVED = object()
