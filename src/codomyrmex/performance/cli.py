@@ -36,7 +36,7 @@ PROG = "codomyrmex-perf"
 
 #: Modules that each contribute one subcommand through ``register(subparsers)``.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "codomyrmex.performance.demo",
+    "codomyrmex.performance.demo_cli",
     "codomyrmex.performance.mcp_cli",
     "codomyrmex.performance.profiling.bench_cli",
     "codomyrmex.performance.runner_cli",

@@ -22,15 +22,14 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from codomyrmex.performance.cache_manager import cached_function, live_caches
-from codomyrmex.performance.cli import CliError, add_otlp_argument, start_telemetry
+from codomyrmex.performance.cli import CliError, start_telemetry
 from codomyrmex.performance.lazy_loader import import_timings, lazy_import
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
 from codomyrmex.performance.resource_tracker import ResourceTracker, ResourceUsage
 
-__all__ = ["SERVICE_NAME", "demo_monitor", "register", "run_workload"]
+__all__ = ["SERVICE_NAME", "demo_monitor", "run_demo", "run_workload"]
 
 SERVICE_NAME = "codomyrmex-perf-demo"
 
@@ -182,23 +181,6 @@ def run_workload(batches: int = 4, batch_size: int = 20) -> ResourceUsage:
         build_sales_index([parse_order(raw) for raw in raws])
     assert tracker.usage is not None
     return tracker.usage
-
-
-def register(subparsers: Any) -> None:
-    """Add the ``demo`` subcommand."""
-    parser = subparsers.add_parser(
-        "demo",
-        help="run an instrumented sample workload and print a performance report",
-        description="Run an instrumented sample workload (sync, async, generator, nested and "
-        "failing calls, a memory peak, caches, lazy imports) with OpenTelemetry on, then "
-        "print a report: the slowest functions, peak memory, cache hit rates, import "
-        "times, and where the telemetry went. Needs no collector.",
-    )
-    add_otlp_argument(parser)
-    parser.add_argument(
-        "--json", action="store_true", help="print the report as JSON instead of tables"
-    )
-    parser.set_defaults(handler=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:

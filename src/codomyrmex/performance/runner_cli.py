@@ -75,7 +75,6 @@ def run_program(args: argparse.Namespace) -> int:
     from codomyrmex.performance.resource_tracker import ResourceTracker
 
     handle = start_telemetry(args.service_name or script.stem, args.otlp)
-    tool_caches = set(map(id, live_caches()))  # the report shows the program's caches only
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [str(script), *args.args]
     sys.path.insert(0, str(script.resolve().parent))  # before instrumenting: its modules
@@ -94,7 +93,7 @@ def run_program(args: argparse.Namespace) -> int:
         f"codomyrmex-perf run {script.name}",
         monitor=default_monitor(),
         usage=usage,
-        caches=[cache for cache in live_caches() if id(cache) not in tool_caches],
+        caches=live_caches(),
         import_timings=import_timings(),
         handle=handle,
     )

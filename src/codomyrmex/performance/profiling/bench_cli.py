@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             handle = start_telemetry("codomyrmex-perf-bench", args.otlp)
         except CliError as exc:
             raise CliError(str(exc), exit_code=2) from exc
-    console, errors = Console(), Console(stderr=True)
+    console, errors = Console(), Console(stderr=True, soft_wrap=True)
     if not console.is_terminal:
         console = Console(width=160)  # CI logs: never truncate names or numbers
     try:
