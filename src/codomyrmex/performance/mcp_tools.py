@@ -110,7 +110,9 @@ def _tool_span(tool_name: str) -> Iterator[None]:
     if tracer is None:
         yield
         return
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from opentelemetry.trace import SpanKind
+
+    from codomyrmex.performance._monitor_core import error_type_name, fail_span
 
     with tracer.start_as_current_span(
         f"execute_tool {tool_name}",
@@ -124,13 +126,7 @@ def _tool_span(tool_name: str) -> Iterator[None]:
         try:
             yield
         except Exception as exc:
-            if span.is_recording():
-                error_type = type(exc).__qualname__
-                if type(exc).__module__ != "builtins":
-                    error_type = f"{type(exc).__module__}.{error_type}"
-                span.set_attribute("error.type", error_type)
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+            fail_span(span, exc, error_type_name(exc))
             raise
 
 
