@@ -22,15 +22,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAXRSS_TO_MB",
-    "RUSAGE_WHO",
     "CallSite",
     "Record",
     "TelemetryState",
+    "cpu_time",
     "error_type_name",
     "fail_span",
+    "peak_rss",
     "perf_counter",
     "report_telemetry_error",
-    "rusage",
     "shape_of",
     "span_ids",
 ]
@@ -45,32 +45,27 @@ CO_ASYNC_GENERATOR = 0x200
 perf_counter = time.perf_counter
 
 
-class _ThreadTimeUsage:  # pragma: no cover - Windows
-    """What the monitor reads from ``getrusage``, where there is no ``getrusage``."""
+#: CPU time of the calling thread (``CLOCK_THREAD_CPUTIME_ID`` where available): exact to
+#: the nanosecond, unlike ``getrusage``, whose user/system split is tick-sampled and can
+#: put more CPU time than wall time on a short call.
+cpu_time = time.thread_time
 
-    __slots__ = ("ru_maxrss", "ru_stime", "ru_utime")
-
-    def __init__(self) -> None:
-        self.ru_utime = time.thread_time()
-        self.ru_stime = 0.0
-        self.ru_maxrss = 0
-
-
-def _thread_time_usage(_who: int) -> _ThreadTimeUsage:  # pragma: no cover - Windows
-    return _ThreadTimeUsage()
-
-
-#: ``rusage(RUSAGE_WHO)`` gives CPU time (``ru_utime + ru_stime``) and the peak RSS
-#: (``ru_maxrss``) in one system call. Linux: the calling thread's CPU time; other POSIX
-#: systems: the process's; Windows: the thread's CPU time and no memory figure.
 if sys.platform == "win32":  # pragma: no cover
-    rusage = _thread_time_usage
-    RUSAGE_WHO = 0
+
+    def peak_rss() -> int:
+        """No peak RSS figure on Windows."""
+        return 0
+
 else:
     import resource
 
-    rusage = resource.getrusage
-    RUSAGE_WHO: int = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+    _getrusage = resource.getrusage
+    _RUSAGE_SELF = resource.RUSAGE_SELF
+
+    def peak_rss() -> int:
+        """The process's peak resident set size (``ru_maxrss``)."""
+        return _getrusage(_RUSAGE_SELF).ru_maxrss
+
 
 #: ``ru_maxrss`` is in kilobytes on Linux and BSD, in bytes on macOS.
 MAXRSS_TO_MB = 1.0 / (1024 * 1024) if sys.platform == "darwin" else 1.0 / 1024

@@ -28,7 +28,7 @@ class PerformanceMetrics:
     """One recorded call.
 
     ``execution_time`` and ``cpu_time`` are seconds (``perf_counter`` and the thread's CPU
-    time from ``getrusage``; for generators, summed over their steps; for coroutines, over
+    time (``time.thread_time``); for generators, summed over their steps; for coroutines, over
     the whole ``await``, so it includes whatever else the event loop thread ran while the
     coroutine was suspended). ``cpu_percent`` is
     ``cpu_time / execution_time * 100``. ``memory_usage_mb`` is the process's peak resident

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from codomyrmex.performance import _monitor_core as core
 from codomyrmex.performance._monitor_core import (
-    RUSAGE_WHO,
     CallSite,
     Record,
     TelemetryState,
+    cpu_time,
     error_type_name,
     fail_span,
+    peak_rss,
     perf_counter,
     report_telemetry_error,
-    rusage,
     span_ids,
 )
 
@@ -110,18 +110,16 @@ class _Run:
         self.start: float | None = None
         self.duration = 0.0
         self.cpu = 0.0
-        self.maxrss = 0
         self.error: BaseException | None = None
 
     def add(self, t0: float, r0: Any) -> None:
         """Account one step that started at ``t0`` with usage ``r0``."""
         t1 = perf_counter()
-        r1 = rusage(RUSAGE_WHO)
+        r1 = cpu_time()
         if self.start is None:
             self.start = t0
         self.duration += t1 - t0
-        self.cpu += r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime
-        self.maxrss = r1.ru_maxrss
+        self.cpu += r1 - r0
 
     def failed(self, exc: BaseException) -> None:
         if not isinstance(exc, self.not_errors):
@@ -151,7 +149,7 @@ class _Run:
                 report_telemetry_error(failure)
         start = perf_counter() if self.start is None else self.start
         self.record(
-            (site.name, start, self.duration, self.cpu, self.maxrss, error_type,
+            (site.name, start, self.duration, self.cpu, peak_rss(), error_type,
              trace_id, span_id, site.metadata)
         )  # fmt: skip
 
@@ -169,7 +167,7 @@ def coroutine_wrapper(
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         run = _Run(site, telemetry, record, not_errors)
         token = _attach(run.context)
-        r0 = rusage(RUSAGE_WHO)
+        r0 = cpu_time()
         t0 = perf_counter()
         try:
             return await func(*args, **kwargs)
@@ -200,7 +198,7 @@ def generator_wrapper(
             thrown: BaseException | None = None
             while True:
                 token = _attach(run.context)
-                r0 = rusage(RUSAGE_WHO)
+                r0 = cpu_time()
                 t0 = perf_counter()
                 try:
                     if thrown is None:
@@ -217,7 +215,7 @@ def generator_wrapper(
                     sent = yield item
                 except GeneratorExit:
                     token = _attach(run.context)
-                    r0 = rusage(RUSAGE_WHO)
+                    r0 = cpu_time()
                     t0 = perf_counter()
                     try:
                         gen.close()
@@ -254,7 +252,7 @@ def async_generator_wrapper(
             thrown: BaseException | None = None
             while True:
                 token = _attach(run.context)
-                r0 = rusage(RUSAGE_WHO)
+                r0 = cpu_time()
                 t0 = perf_counter()
                 try:
                     if thrown is None:
@@ -271,7 +269,7 @@ def async_generator_wrapper(
                     sent = yield item
                 except GeneratorExit:
                     token = _attach(run.context)
-                    r0 = rusage(RUSAGE_WHO)
+                    r0 = cpu_time()
                     t0 = perf_counter()
                     try:
                         await agen.aclose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from codomyrmex.performance import _monitor_shapes as shapes
-from codomyrmex.performance._monitor_core import RUSAGE_WHO, CallSite, Record, perf_counter, rusage
+from codomyrmex.performance._monitor_core import CallSite, Record, cpu_time, perf_counter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class TrackedBlock:
         run = shapes._Run(self._site, self._monitor._telemetry, self._keep, _not_errors())
         self._run = run
         self._token = shapes._attach(run.context)
-        self._start = (perf_counter(), rusage(RUSAGE_WHO))
+        self._start = (perf_counter(), cpu_time())
         return self
 
     def __exit__(

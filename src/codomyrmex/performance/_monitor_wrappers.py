@@ -3,8 +3,8 @@
 The shape (sync, coroutine, generator, async generator) is decided once, when a function
 is decorated; each call then runs a closure with no branch it does not need. Per call:
 ``telemetry.tracer()`` (None when tracing is off, and then no span or attribute work is
-done at all), two ``perf_counter`` reads, two ``getrusage`` reads (thread CPU time and
-the process's peak RSS in one system call), one histogram point and one plain tuple
+done at all), two ``perf_counter`` reads, two thread CPU clock reads, one ``getrusage``
+for the process's peak RSS, one histogram point and one plain tuple
 appended to the monitor's bounded history (``PerformanceMetrics`` objects are built
 later, when someone reads the history).
 """
@@ -15,15 +15,15 @@ from functools import update_wrapper
 
 from codomyrmex.performance import _monitor_core as core
 from codomyrmex.performance._monitor_core import (
-    RUSAGE_WHO,
     CallSite,
     Record,
     TelemetryState,
+    cpu_time,
     error_type_name,
     fail_span,
+    peak_rss,
     perf_counter,
     report_telemetry_error,
-    rusage,
     shape_of,
     span_ids,
 )
@@ -99,8 +99,8 @@ def sync_wrapper(
             except Exception as failure:
                 report_telemetry_error(failure)
         record(
-            (name, t0, t1 - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime,
-             r1.ru_maxrss, error_type, trace_id, span_id, metadata)
+            (name, t0, t1 - t0, r1 - r0,
+             peak_rss(), error_type, trace_id, span_id, metadata)
         )  # fmt: skip
 
     def call_traced(tracer: Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -113,16 +113,16 @@ def sync_wrapper(
             if span is not None:
                 _end_quietly(span)
             span = token = None
-        r0 = rusage(RUSAGE_WHO)
+        r0 = cpu_time()
         t0 = perf_counter()
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
             t1 = perf_counter()
-            record_failure(exc, t0, t1, r0, rusage(RUSAGE_WHO), span, token)
+            record_failure(exc, t0, t1, r0, cpu_time(), span, token)
             raise
         t1 = perf_counter()
-        r1 = rusage(RUSAGE_WHO)
+        r1 = cpu_time()
         trace_id = span_id = None
         try:
             telemetry.histogram.record(t1 - t0, metric_attributes)
@@ -136,8 +136,8 @@ def sync_wrapper(
             except Exception as failure:
                 report_telemetry_error(failure)
         record(
-            (name, t0, t1 - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime,
-             r1.ru_maxrss, None, trace_id, span_id, metadata)
+            (name, t0, t1 - t0, r1 - r0,
+             peak_rss(), None, trace_id, span_id, metadata)
         )  # fmt: skip
         return result
 
@@ -145,23 +145,23 @@ def sync_wrapper(
         tracer = telemetry.tracer()
         if tracer is not None:
             return call_traced(tracer, args, kwargs)
-        r0 = rusage(RUSAGE_WHO)
+        r0 = cpu_time()
         t0 = perf_counter()
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
             t1 = perf_counter()
-            record_failure(exc, t0, t1, r0, rusage(RUSAGE_WHO), None, None)
+            record_failure(exc, t0, t1, r0, cpu_time(), None, None)
             raise
         t1 = perf_counter()
-        r1 = rusage(RUSAGE_WHO)
+        r1 = cpu_time()
         try:
             telemetry.histogram.record(t1 - t0, metric_attributes)
         except Exception as failure:
             report_telemetry_error(failure)
         record(
-            (name, t0, t1 - t0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime,
-             r1.ru_maxrss, None, None, None, metadata)
+            (name, t0, t1 - t0, r1 - r0,
+             peak_rss(), None, None, None, metadata)
         )  # fmt: skip
         return result
 

@@ -37,8 +37,9 @@ started and no attribute is built; an unsampled span is started (so that childre
 unsampled under a parent-based sampler) but gets no attributes. The histogram point and the
 history entry are recorded in every case.
 
-Per call the monitor reads ``perf_counter`` and ``getrusage`` (CPU time of the calling
-thread plus the process's peak RSS, one system call; never psutil) and appends a plain
+Per call the monitor reads ``perf_counter``, the calling thread's CPU clock
+(``time.thread_time``: exact, where ``getrusage``'s tick-sampled split is not) and, once,
+``getrusage`` for the process's peak RSS (never psutil), and appends a plain
 tuple to a ``deque(maxlen=max_metrics)``: bounded, oldest dropped, safe from any thread.
 ``PerformanceMetrics`` objects are built only when read (``get_metrics``, ``get_stats``,
 ``export_metrics``). ``get_stats`` percentiles interpolate linearly between closest
