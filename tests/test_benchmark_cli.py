@@ -99,15 +99,24 @@ def test_workers_and_against_interleave_two_code_versions(tmp_path: Path) -> Non
     assert "regression" not in same.stdout
 
 
-def test_failed_benchmark_exits_1_and_is_shown(tmp_path: Path) -> None:
-    path = tmp_path / "bench_fail.py"
+def test_failed_benchmark_exits_1_is_shown_and_written_as_json(tmp_path: Path) -> None:
+    path, out = tmp_path / "bench_fail.py", tmp_path / "jf.json"
     path.write_text(
         "from codomyrmex.performance import BenchmarkSuite\nsuite = BenchmarkSuite('f')\n"
+        "suite.add(lambda: None, name='fine')\n"
         "@suite.add\ndef bad():\n    raise ValueError('broken on purpose')\n"
     )
-    completed = bench(path, *QUICK)
-    assert completed.returncode == 1
+    completed = bench(path, "--json", out, "--in-process", *QUICK)
+    assert completed.returncode == 1, completed.stderr
     assert "FAILED" in completed.stdout and "broken on purpose" in completed.stdout
+    assert "Traceback" not in completed.stderr and "error:" not in completed.stderr
+    document = json.loads(out.read_text())  # strict JSON: no NaN
+    assert document["exit_status"] == 1
+    fine, bad = document["suites"][0]["results"]
+    assert bad["error"] == "ValueError: broken on purpose"
+    assert bad["stats"]["median"] is None and bad["stats"]["ops_per_sec"] is None
+    assert bad["samples"] == [] and bad["comparison"] is None
+    assert fine["stats"]["median"] > 0
 
 
 @pytest.mark.parametrize(

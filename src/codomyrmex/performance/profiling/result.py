@@ -15,6 +15,11 @@ __all__ = ["BenchmarkResult", "Comparison", "SuiteResult", "Verdict"]
 Verdict = Literal["regression", "improvement", "no_change", "inconclusive"]
 
 
+def _json_number(value: float) -> float | None:
+    """``value``, or None for NaN and infinities (JSON has no such numbers)."""
+    return value if math.isfinite(value) else None
+
+
 @dataclass(frozen=True)
 class Comparison:
     """How a benchmark compares with its baseline.
@@ -45,21 +50,21 @@ class Comparison:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (baseline samples omitted)."""
+        """JSON-ready form (baseline samples omitted; NaN and infinities become None)."""
         return {
-            "ratio": self.ratio,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "p_value": self.p_value,
-            "p_adjusted": self.p_adjusted,
+            "ratio": _json_number(self.ratio),
+            "ci_low": _json_number(self.ci_low),
+            "ci_high": _json_number(self.ci_high),
+            "p_value": _json_number(self.p_value),
+            "p_adjusted": _json_number(self.p_adjusted),
             "verdict": self.verdict,
             "mode": self.mode,
             "test": self.test,
             "min_effect": self.min_effect,
-            "noise_floor": self.noise_floor,
-            "threshold": self.threshold,
-            "baseline_median": self.baseline_median,
-            "candidate_median": self.candidate_median,
+            "noise_floor": _json_number(self.noise_floor),
+            "threshold": _json_number(self.threshold),
+            "baseline_median": _json_number(self.baseline_median),
+            "candidate_median": _json_number(self.candidate_median),
             "warnings": list(self.warnings),
         }
 
@@ -155,7 +160,8 @@ class BenchmarkResult:
         return self.comparison.verdict if self.comparison is not None else None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: raw samples, statistics, comparison."""
+        """JSON-ready form: raw samples, statistics (None where undefined, as for a failed
+        benchmark), comparison."""
         s = self.summary
         return {
             "name": self.name,
@@ -168,17 +174,17 @@ class BenchmarkResult:
             "probes": list(self.probes),
             "cpu_shares": list(self.cpu_shares),
             "stats": {
-                "min": s.min,
-                "max": s.max,
-                "mean": s.mean,
-                "median": s.median,
-                "stdev": s.stdev,
-                "iqr": s.iqr,
-                "mad": s.mad,
-                "p95": s.p95,
-                "p99": s.p99,
-                "cv": s.cv,
-                "ops_per_sec": self.ops_per_sec,
+                "min": _json_number(s.min),
+                "max": _json_number(s.max),
+                "mean": _json_number(s.mean),
+                "median": _json_number(s.median),
+                "stdev": _json_number(s.stdev),
+                "iqr": _json_number(s.iqr),
+                "mad": _json_number(s.mad),
+                "p95": _json_number(s.p95),
+                "p99": _json_number(s.p99),
+                "cv": _json_number(s.cv),
+                "ops_per_sec": _json_number(self.ops_per_sec),
                 "low_outliers": s.low_outliers,
                 "high_outliers": s.high_outliers,
             },
