@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
+
+import pytest
 
 from conftest import run_python
 
@@ -156,7 +162,7 @@ handle.shutdown()
         OTEL_METRICS_EXPORTER="none",
         CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path),
     )
-    assert "DEST console" in out
+    assert "DEST traces: console; metrics: none" in out
     assert '"name": "to-console"' in out
     assert not (tmp_path / "traces.jsonl").exists()
 
@@ -225,3 +231,158 @@ print(trace.get_tracer_provider().__class__.__name__)
         "ValueError",
         "ProxyTracerProvider",
     ]
+
+
+def test_wrong_argument_types_raise_type_error_naming_the_argument() -> None:
+    out = run_ok(
+        """
+cases = [
+    dict(service_name=5),
+    dict(headers=5),
+    dict(headers={1: 2}),
+    dict(headers={"authorization": 2}),
+    dict(resource_attributes=5),
+    dict(resource_attributes={3: "x"}),
+    dict(resource_attributes={"k": object()}),
+]
+for kwargs in cases:
+    try:
+        configure_telemetry(**kwargs)
+    except TypeError as exc:
+        print(exc)
+    else:
+        print("accepted", kwargs)
+print(trace.get_tracer_provider().__class__.__name__)
+"""
+    )
+    assert out.splitlines() == [
+        "service_name must be a string, not int",
+        "headers must be a mapping of strings, not int",
+        "headers keys must be strings, got int 1",
+        "headers values must be strings, got int for 'authorization'",
+        "resource_attributes must be a mapping of strings, not int",
+        "resource_attributes keys must be strings, got int 3",
+        "resource_attributes values must be str, bool, int, float or a sequence of them, "
+        "got object for 'k'",
+        "ProxyTracerProvider",
+    ]
+
+
+def test_good_argument_types_are_accepted(tmp_path: Path) -> None:
+    out = run_ok(
+        """
+handle = configure_telemetry(
+    "typed", headers={"x-token": "t"},
+    resource_attributes={"deployment.environment": "ci", "host.cpus": 2, "tags": ["a", "b"]},
+)
+print(handle.tracer_provider.resource.attributes["host.cpus"],
+      handle.tracer_provider.resource.attributes["tags"])
+handle.shutdown()
+""",
+        CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path),
+    )
+    assert out.strip() == "2 ('a', 'b')"
+
+
+SPAN_AND_METRIC = """
+handle = configure_telemetry("per-signal")
+with scope_telemetry().tracer().start_as_current_span("s"):
+    scope_telemetry().duration_histogram("codomyrmex.function.duration", "d").record(0.1)
+print(handle.destination)
+handle.shutdown()
+"""
+
+
+def test_traces_exporter_none_leaves_metrics_on_the_default(tmp_path: Path) -> None:
+    out = run_ok(
+        SPAN_AND_METRIC, OTEL_TRACES_EXPORTER="none", CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path)
+    )
+    assert out.strip() == f"traces: none; metrics: {tmp_path}"
+    assert not (tmp_path / "traces.jsonl").exists()
+    assert "codomyrmex.function.duration" in (tmp_path / "metrics.jsonl").read_text()
+
+
+def test_metrics_exporter_none_leaves_traces_on_the_default(tmp_path: Path) -> None:
+    out = run_ok(
+        SPAN_AND_METRIC, OTEL_METRICS_EXPORTER="none", CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path)
+    )
+    assert out.strip() == f"traces: {tmp_path}; metrics: none"
+    assert not (tmp_path / "metrics.jsonl").exists()
+    assert '"name":"s"' in (tmp_path / "traces.jsonl").read_text()
+
+
+def test_unknown_exporter_name_is_one_warning_and_exports_nothing(tmp_path: Path) -> None:
+    result = run_python(
+        PRELUDE + SPAN_AND_METRIC,
+        env={"OTEL_TRACES_EXPORTER": "zipkin", "CODOMYRMEX_PERF_TELEMETRY_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"traces: none; metrics: {tmp_path}"
+    warnings = [line for line in result.stderr.splitlines() if "zipkin" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "OTEL_TRACES_EXPORTER" in warnings[0] and "unknown exporter" in warnings[0]
+    assert not (tmp_path / "traces.jsonl").exists()
+
+
+class _OtlpRecorder(http.server.BaseHTTPRequestHandler):
+    """Accepts OTLP/HTTP requests and records their paths (grpc gets an HTTP/1 error)."""
+
+    paths: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.paths.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def otlp_http() -> Iterator[tuple[str, list[str]]]:
+    paths: list[str] = []
+    handler = type("Recorder", (_OtlpRecorder,), {"paths": paths})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", paths
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("grpc_signal", "http_path"), [("TRACES", "/v1/metrics"), ("METRICS", "/v1/traces")]
+)
+def test_per_signal_protocol_applies_to_its_signal_only(
+    otlp_http: tuple[str, list[str]], grpc_signal: str, http_path: str
+) -> None:
+    url, paths = otlp_http
+    out = run_ok(
+        SPAN_AND_METRIC,
+        OTEL_EXPORTER_OTLP_ENDPOINT=url,
+        OTEL_EXPORTER_OTLP_TIMEOUT="1",
+        **{f"OTEL_EXPORTER_OTLP_{grpc_signal}_PROTOCOL": "grpc"},
+    )
+    grpc_part, http_part = f"{url} (grpc)", f"{url} (http/protobuf)"
+    traces, metrics = (grpc_part, http_part) if grpc_signal == "TRACES" else (http_part, grpc_part)
+    assert out.strip() == f"traces: {traces}; metrics: {metrics}"
+    assert paths == [http_path]
+
+
+def test_per_signal_endpoint_sends_that_signal_only(
+    otlp_http: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    url, paths = otlp_http
+    out = run_ok(
+        SPAN_AND_METRIC,
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=f"{url}/v1/metrics",
+        CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path),
+    )
+    assert out.strip() == f"traces: {tmp_path}; metrics: {url}/v1/metrics (http/protobuf)"
+    assert paths == ["/v1/metrics"]
+    assert '"name":"s"' in (tmp_path / "traces.jsonl").read_text()
+    assert not (tmp_path / "metrics.jsonl").exists()

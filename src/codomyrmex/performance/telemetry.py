@@ -39,6 +39,7 @@ from codomyrmex.performance._telemetry_handle import SpanCounter, TelemetryHandl
 if TYPE_CHECKING:
     from opentelemetry.metrics import Histogram, Meter, MeterProvider
     from opentelemetry.trace import Tracer, TracerProvider
+    from opentelemetry.util.types import AttributeValue
 
 __all__ = [
     "DURATION_BUCKETS",
@@ -227,28 +228,36 @@ def configure_telemetry(
     schedule_delay_millis: float | None = None,
     metric_export_interval_millis: float | None = None,
     output_dir: str | os.PathLike[str] | None = None,
-    resource_attributes: Mapping[str, str] | None = None,
+    resource_attributes: Mapping[str, AttributeValue] | None = None,
 ) -> TelemetryHandle:
     """Install the OpenTelemetry SDK with OTLP exporters and return a handle to it.
 
     ``endpoint`` is a base URL like ``OTEL_EXPORTER_OTLP_ENDPOINT`` (http/protobuf appends
     ``/v1/traces`` and ``/v1/metrics``); ``protocol`` is ``grpc`` or ``http/protobuf``
-    (default: ``OTEL_EXPORTER_OTLP_*PROTOCOL``, else ``http/protobuf``). Every other
-    ``OTEL_*`` variable (service name, resource, sampler, batch processor, exporter headers,
-    timeouts, temporality, ``OTEL_TRACES_EXPORTER``/``OTEL_METRICS_EXPORTER``,
-    ``OTEL_SDK_DISABLED``) is honoured by the SDK or here. ``console=True`` also prints
-    spans and metrics. With no endpoint anywhere and no exporter chosen by environment,
-    OTLP-JSON files go to ``output_dir`` (default :func:`telemetry_dir`).
+    for both signals (default, per signal: ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` or
+    ``OTEL_EXPORTER_OTLP_METRICS_PROTOCOL``, else ``OTEL_EXPORTER_OTLP_PROTOCOL``, else
+    ``http/protobuf``). ``console=True`` also prints spans and metrics.
 
-    Idempotent: later calls return the first handle. Raises ``ValueError`` for an unknown
-    protocol or a non-positive size, ``ImportError`` when the SDK extra is not installed.
+    Without arguments each signal follows its own variables, as the OpenTelemetry spec
+    says: ``OTEL_TRACES_EXPORTER`` / ``OTEL_METRICS_EXPORTER`` (``otlp``, ``console``,
+    ``none``; an unknown name is logged as a warning and exports nothing) and, unset,
+    OTLP to the signal's endpoint (``OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`` or
+    ``OTEL_EXPORTER_OTLP_ENDPOINT``) or, with no endpoint, the embedded default:
+    OTLP-JSON files in ``output_dir`` (default :func:`telemetry_dir`). Every other
+    ``OTEL_*`` variable (service name, resource, sampler, batch processor, exporter
+    headers, timeouts, temporality, ``OTEL_SDK_DISABLED``) is honoured by the SDK or here.
+
+    Idempotent: later calls return the first handle. Raises ``TypeError`` for an argument
+    of the wrong type, ``ValueError`` for an unknown protocol or a non-positive size,
+    ``ImportError`` when the SDK extra is not installed.
     """
     global _handle
+    from codomyrmex.performance import _exporter_choice as choice
+
+    choice.check_types(service_name, headers, resource_attributes)
     with _configure_lock:
         if _handle is not None:
             return _handle
-        from codomyrmex.performance import _exporter_choice as choice
-
         choice.validate_positive(
             max_queue_size=max_queue_size,
             max_export_batch_size=max_export_batch_size,
@@ -258,7 +267,7 @@ def configure_telemetry(
         )
         if endpoint is not None:
             choice.check_endpoint(endpoint)
-        resolved_protocol = choice.resolve_protocol(protocol)
+        protocols = {signal: choice.resolve_protocol(protocol, signal) for signal in choice.SIGNALS}
         try:
             from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
             from opentelemetry.sdk.resources import Resource
@@ -276,7 +285,7 @@ def configure_telemetry(
             )  # fmt: skip
             return _handle
 
-        attributes: dict[str, str] = dict(resource_attributes or {})
+        attributes: dict[str, AttributeValue] = dict(resource_attributes or {})
         if service_name is not None:
             attributes["service.name"] = service_name
         resource = Resource.create(attributes)
@@ -289,7 +298,7 @@ def configure_telemetry(
 
         destination, span_exporters, metric_exporters = choice.choose_exporters(
             endpoint=endpoint,
-            protocol=resolved_protocol,
+            protocols=protocols,
             console=console,
             headers=headers,
             timeout=timeout,
