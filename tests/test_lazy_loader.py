@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 import textwrap
 import threading
@@ -153,6 +154,18 @@ def test_relative_name_without_package_is_rejected_at_once() -> None:
         lazy_import(".inner")
     with pytest.raises(ValueError, match="module name"):
         lazy_import("")
+
+
+@pytest.mark.parametrize("module_name", [".inner", "json"])
+@pytest.mark.parametrize("package", [5, b"pkg", ["pkg"]])
+def test_package_that_is_not_a_string_is_rejected_at_once(
+    module_name: str, package: object
+) -> None:
+    message = f"package must be a package name or None, not {type(package).__name__}"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        lazy_import(module_name, package=package)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=re.escape(message)):
+        LazyLoader(module_name, package=package)  # type: ignore[arg-type]
 
 
 def test_stdlib_dotted_submodule_in_a_fresh_interpreter() -> None:

@@ -185,6 +185,8 @@ def import_timings() -> dict[str, float]:
 def _absolute_name(module_name: str, package: str | None) -> str:
     if not isinstance(module_name, str) or not module_name.strip("."):
         raise ValueError(f"module_name must be a module name, got {module_name!r}")
+    if package is not None and not isinstance(package, str):
+        raise TypeError(f"package must be a package name or None, not {type(package).__name__}")
     if module_name.startswith(".") and not package:
         raise TypeError(f"lazy_import({module_name!r}) is relative: pass package=")
     return importlib.util.resolve_name(module_name, package)
