@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import resource
 import statistics
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from codomyrmex.performance import PerformanceMetrics
 from codomyrmex.performance._monitor_metrics import compute_stats, percentile
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
+from conftest import run_python
 from monitor_fixtures import perf
 
 __all__ = ["perf"]
@@ -81,6 +85,49 @@ def test_sleeping_call_uses_little_cpu(perf) -> None:
     assert metric.execution_time >= 0.05
     assert metric.cpu_time < 0.02
     assert metric.cpu_percent < 40
+
+
+def test_cpu_time_never_exceeds_execution_time_on_trivial_calls(perf) -> None:
+    @perf.monitor(name="trivial")
+    def trivial(fail: bool = False) -> int:
+        if fail:
+            raise ValueError
+        return 1
+
+    @perf.monitor(name="trivial_gen")
+    def trivial_gen() -> Iterator[int]:
+        yield 1
+
+    for i in range(1000):
+        trivial()
+        with contextlib.suppress(ValueError):
+            trivial(fail=i % 10 == 0)
+        list(trivial_gen())
+        with perf.track("trivial_block"):
+            pass
+    metrics = perf.get_metrics()
+    assert len(metrics) == 4000
+    for metric in metrics:
+        assert 0.0 <= metric.cpu_time <= metric.execution_time, metric
+        assert metric.cpu_percent <= 100.0, metric
+    for stats in perf.stats_by_function().values():
+        assert stats["cpu_time"] <= stats["total"]
+    # The CPU clock is read inside the wall-clock reads: even unclamped, no call shows
+    # more CPU than wall time (reading it outside put more CPU on every trivial call).
+    raw_over = [record for record in perf._history if record[3] > record[2]]
+    assert raw_over == []
+
+
+def test_demo_report_cpu_never_exceeds_total(tmp_path: Path) -> None:
+    result = run_python(
+        "from codomyrmex.performance.cli import main; raise SystemExit(main(['demo', '--json']))",
+        env={"CODOMYRMEX_PERF_TELEMETRY_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    functions = json.loads(result.stdout)["functions"]
+    assert len(functions) >= 5
+    for function in functions:
+        assert function["cpu_time"] <= function["total"], function
 
 
 def test_stats_on_real_calls(perf) -> None:

@@ -30,11 +30,13 @@ class PerformanceMetrics:
     ``execution_time`` and ``cpu_time`` are seconds (``perf_counter`` and the thread's CPU
     time (``time.thread_time``); for generators, summed over their steps; for coroutines, over
     the whole ``await``, so it includes whatever else the event loop thread ran while the
-    coroutine was suspended). ``cpu_percent`` is
-    ``cpu_time / execution_time * 100``. ``memory_usage_mb`` is the process's peak resident
-    set size (the kernel's high-water mark, ``ru_maxrss``) when the call returned: it tells
-    whether a call pushed the process to a new peak, not what the call itself allocated
-    (use ``ResourceTracker`` for a block's own peak). ``timestamp`` is the call's start in
+    coroutine was suspended). ``cpu_time`` never exceeds ``execution_time`` (it is
+    clamped: one thread cannot use more CPU than the wall time that passed), so
+    ``cpu_percent``, ``cpu_time / execution_time * 100``, is at most 100.
+    ``memory_usage_mb`` is the process's peak resident set size (the kernel's high-water
+    mark, ``ru_maxrss``) when the call returned: it tells whether a call pushed the process
+    to a new peak, not what the call itself allocated (use ``ResourceTracker`` for a
+    block's own peak). ``timestamp`` is the call's start in
     Unix seconds. ``error`` is the exception's type name (``error.type``) or None.
     ``trace_id``/``span_id`` are hex ids of the call's span, None when it was not recorded.
     """
@@ -55,10 +57,21 @@ class PerformanceMetrics:
         return asdict(self)
 
 
+def cpu_within(cpu: float, duration: float) -> float:
+    """A call's CPU time clamped to ``[0, duration]``.
+
+    One thread cannot use more CPU than the wall time that passed; the two clocks differ
+    in resolution, so a short call can read a few nanoseconds more CPU than wall time.
+    """
+    if cpu > duration:
+        return duration
+    return cpu if cpu > 0.0 else 0.0
+
+
 def to_metrics(record: Record, epoch_offset: float) -> PerformanceMetrics:
     """Build the public object from a history tuple."""
     name, start, duration, cpu, maxrss, error, trace_id, span_id, metadata = record
-    cpu = max(cpu, 0.0)
+    cpu = cpu_within(cpu, duration)
     return PerformanceMetrics(
         function_name=name,
         execution_time=duration,
@@ -96,7 +109,7 @@ def compute_stats(records: Iterable[Record]) -> dict[str, Any]:
     maxrss = 0
     for record in records:
         durations.append(record[2])
-        cpu_total += max(record[3], 0.0)
+        cpu_total += cpu_within(record[3], record[2])
         maxrss = max(maxrss, record[4])
         if record[5] is not None:
             errors += 1

@@ -112,14 +112,18 @@ class _Run:
         self.cpu = 0.0
         self.error: BaseException | None = None
 
-    def add(self, t0: float, r0: Any) -> None:
-        """Account one step that started at ``t0`` with usage ``r0``."""
+    def add(self, t0: float, c0: float) -> None:
+        """Account one step that started at ``t0`` (wall) and ``c0`` (CPU).
+
+        The CPU clock is read inside the wall-clock reads on both ends, so a step's CPU
+        time never encloses more than its wall time.
+        """
+        c1 = cpu_time()
         t1 = perf_counter()
-        r1 = cpu_time()
         if self.start is None:
             self.start = t0
         self.duration += t1 - t0
-        self.cpu += r1 - r0
+        self.cpu += c1 - c0
 
     def failed(self, exc: BaseException) -> None:
         if not isinstance(exc, self.not_errors):
@@ -167,15 +171,15 @@ def coroutine_wrapper(
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         run = _Run(site, telemetry, record, not_errors)
         token = _attach(run.context)
-        r0 = cpu_time()
         t0 = perf_counter()
+        c0 = cpu_time()
         try:
             return await func(*args, **kwargs)
         except BaseException as exc:
             run.failed(exc)
             raise
         finally:
-            run.add(t0, r0)
+            run.add(t0, c0)
             _detach(token)
             run.finish()
 
@@ -198,8 +202,8 @@ def generator_wrapper(
             thrown: BaseException | None = None
             while True:
                 token = _attach(run.context)
-                r0 = cpu_time()
                 t0 = perf_counter()
+                c0 = cpu_time()
                 try:
                     if thrown is None:
                         item = gen.send(sent)
@@ -209,18 +213,18 @@ def generator_wrapper(
                 except StopIteration as stop:
                     return stop.value
                 finally:
-                    run.add(t0, r0)
+                    run.add(t0, c0)
                     _detach(token)
                 try:
                     sent = yield item
                 except GeneratorExit:
                     token = _attach(run.context)
-                    r0 = cpu_time()
                     t0 = perf_counter()
+                    c0 = cpu_time()
                     try:
                         gen.close()
                     finally:
-                        run.add(t0, r0)
+                        run.add(t0, c0)
                         _detach(token)
                     raise
                 except BaseException as exc:
@@ -252,8 +256,8 @@ def async_generator_wrapper(
             thrown: BaseException | None = None
             while True:
                 token = _attach(run.context)
-                r0 = cpu_time()
                 t0 = perf_counter()
+                c0 = cpu_time()
                 try:
                     if thrown is None:
                         item = await agen.asend(sent)
@@ -263,18 +267,18 @@ def async_generator_wrapper(
                 except StopAsyncIteration:
                     return
                 finally:
-                    run.add(t0, r0)
+                    run.add(t0, c0)
                     _detach(token)
                 try:
                     sent = yield item
                 except GeneratorExit:
                     token = _attach(run.context)
-                    r0 = cpu_time()
                     t0 = perf_counter()
+                    c0 = cpu_time()
                     try:
                         await agen.aclose()
                     finally:
-                        run.add(t0, r0)
+                        run.add(t0, c0)
                         _detach(token)
                     raise
                 except BaseException as exc:

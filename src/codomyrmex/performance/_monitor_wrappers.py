@@ -3,7 +3,8 @@
 The shape (sync, coroutine, generator, async generator) is decided once, when a function
 is decorated; each call then runs a closure with no branch it does not need. Per call:
 ``telemetry.tracer()`` (None when tracing is off, and then no span or attribute work is
-done at all), two ``perf_counter`` reads, two thread CPU clock reads, one ``getrusage``
+done at all), two ``perf_counter`` reads and, inside them, two thread CPU clock reads
+(so the CPU window never encloses the wall window), one ``getrusage``
 for the process's peak RSS, one histogram point and one plain tuple
 appended to the monitor's bounded history (``PerformanceMetrics`` objects are built
 later, when someone reads the history).
@@ -82,7 +83,7 @@ def sync_wrapper(
     error_attributes = site.error_attributes
 
     def record_failure(
-        exc: BaseException, t0: float, t1: float, r0: Any, r1: Any, span: Any, token: object
+        exc: BaseException, t0: float, t1: float, cpu: float, span: Any, token: object
     ) -> None:
         error_type = error_type_name(exc)
         trace_id = span_id = None
@@ -99,7 +100,7 @@ def sync_wrapper(
             except Exception as failure:
                 report_telemetry_error(failure)
         record(
-            (name, t0, t1 - t0, r1 - r0,
+            (name, t0, t1 - t0, cpu,
              peak_rss(), error_type, trace_id, span_id, metadata)
         )  # fmt: skip
 
@@ -113,16 +114,16 @@ def sync_wrapper(
             if span is not None:
                 _end_quietly(span)
             span = token = None
-        r0 = cpu_time()
         t0 = perf_counter()
+        c0 = cpu_time()
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
-            t1 = perf_counter()
-            record_failure(exc, t0, t1, r0, cpu_time(), span, token)
+            c1 = cpu_time()
+            record_failure(exc, t0, perf_counter(), c1 - c0, span, token)
             raise
+        c1 = cpu_time()
         t1 = perf_counter()
-        r1 = cpu_time()
         trace_id = span_id = None
         try:
             telemetry.histogram.record(t1 - t0, metric_attributes)
@@ -136,7 +137,7 @@ def sync_wrapper(
             except Exception as failure:
                 report_telemetry_error(failure)
         record(
-            (name, t0, t1 - t0, r1 - r0,
+            (name, t0, t1 - t0, c1 - c0,
              peak_rss(), None, trace_id, span_id, metadata)
         )  # fmt: skip
         return result
@@ -145,22 +146,22 @@ def sync_wrapper(
         tracer = telemetry.tracer()
         if tracer is not None:
             return call_traced(tracer, args, kwargs)
-        r0 = cpu_time()
         t0 = perf_counter()
+        c0 = cpu_time()
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
-            t1 = perf_counter()
-            record_failure(exc, t0, t1, r0, cpu_time(), None, None)
+            c1 = cpu_time()
+            record_failure(exc, t0, perf_counter(), c1 - c0, None, None)
             raise
+        c1 = cpu_time()
         t1 = perf_counter()
-        r1 = cpu_time()
         try:
             telemetry.histogram.record(t1 - t0, metric_attributes)
         except Exception as failure:
             report_telemetry_error(failure)
         record(
-            (name, t0, t1 - t0, r1 - r0,
+            (name, t0, t1 - t0, c1 - c0,
              peak_rss(), None, None, None, metadata)
         )  # fmt: skip
         return result

@@ -38,8 +38,9 @@ unsampled under a parent-based sampler) but gets no attributes. The histogram po
 history entry are recorded in every case.
 
 Per call the monitor reads ``perf_counter``, the calling thread's CPU clock
-(``time.thread_time``: exact, where ``getrusage``'s tick-sampled split is not) and, once,
-``getrusage`` for the process's peak RSS (never psutil), and appends a plain
+(``time.thread_time``: exact, where ``getrusage``'s tick-sampled split is not; read inside
+the ``perf_counter`` reads, and ``cpu_time`` is clamped to ``execution_time`` when read
+back) and, once, ``getrusage`` for the process's peak RSS (never psutil), and appends a plain
 tuple to a ``deque(maxlen=max_metrics)``: bounded, oldest dropped, safe from any thread.
 ``PerformanceMetrics`` objects are built only when read (``get_metrics``, ``get_stats``,
 ``export_metrics``). ``get_stats`` percentiles interpolate linearly between closest
