@@ -9,6 +9,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+from rich.text import Text
+
+from codomyrmex.performance.profiling import bench_cli
+from codomyrmex.performance.profiling.result import (
+    BenchmarkResult,
+    Comparison,
+    SuiteResult,
+    Verdict,
+)
 
 BENCH_FILE = """
 import time
@@ -146,3 +156,54 @@ def test_bad_input_exits_2_with_one_line(
     assert completed.returncode == 2, completed.stdout + completed.stderr
     _one_error_line(completed, *fragments)
     assert (tmp_path / "corrupt.json").read_bytes() == before
+
+
+def _compared(name: str, verdict: Verdict, mode: str, ratio: float) -> BenchmarkResult:
+    result = BenchmarkResult(name, [0.00121, 0.00125, 0.00123, 0.00122, 0.0013], 123_456, 5)
+    result.comparison = Comparison(
+        ratio, ratio * 0.9, ratio * 1.1, 1e-4, verdict, p_adjusted=4.3e-4, mode=mode,  # type: ignore[arg-type]
+    )  # fmt: skip
+    return result
+
+
+TABLE_RUNS = [
+    SuiteResult(
+        "parsing",
+        [
+            _compared("parse_small", "regression", "interleaved", 1.61234),
+            _compared("parse_large", "inconclusive", "stored", 1.02),
+            _compared("tokenize", "improvement", "interleaved", 0.5),
+            BenchmarkResult("broken", [], 0, 0, error="ValueError: broken on purpose"),
+        ],
+    )
+]
+
+
+def _render(width: int) -> str:
+    console = Console(width=width, record=True, force_terminal=True, color_system="standard")
+    bench_cli._print_table(console, TABLE_RUNS)
+    return console.export_text(styles=True)
+
+
+def test_table_at_80_columns_truncates_neither_verdicts_nor_names() -> None:
+    plain = Text.from_ansi(_render(80)).plain
+    assert max(len(line) for line in plain.splitlines()) <= 80
+    assert "…" not in plain
+    for whole in ("parsing.parse_small", "parsing.parse_large", "regression", "inconclusive"):
+        assert whole in plain
+    assert "interleaved" in plain and "stored" in plain
+    assert "FAILED" in plain and "ValueError: broken on purpose" in " ".join(plain.split())
+    wide = Text.from_ansi(_render(200)).plain
+    row = next(line for line in wide.splitlines() if "parsing.parse_large" in line)
+    assert "inconclusive" in row and "stored" in row  # one line per benchmark when it fits
+
+
+def test_regression_row_is_bold_red_and_shows_its_confidence_interval() -> None:
+    for width in (80, 200):
+        styled = _render(width)
+        assert "\x1b[1;31mregression\x1b[0m" in styled
+        assert "\x1b[1;32mimprovement\x1b[0m" in styled
+        assert "\x1b[33minconclusive\x1b[0m" in styled
+        plain = Text.from_ansi(styled).plain
+        assert "1.612" in plain and "[1.451, 1.774]" in plain
+        assert "4.3e-04" in plain or "0.00043" in plain

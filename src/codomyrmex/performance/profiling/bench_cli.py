@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(str(exc), exit_code=2) from exc
     console, errors = Console(), Console(stderr=True, soft_wrap=True)
     if not console.is_terminal:
-        console = Console(width=160)  # CI logs: never truncate names or numbers
+        console = Console(width=_LOG_WIDTH)  # CI logs: never truncate names or numbers
     try:
         runs = _run_suites(suites, stored, options, errors, progress=not args.no_progress)
     finally:
@@ -236,24 +236,66 @@ def _seconds(value: float) -> str:
     return f"{value / 1e-9:.3g} ns"
 
 
-def _print_table(console: Any, runs: list[SuiteResult]) -> None:
-    from rich.table import Table
+#: Console width for logs and pipes: wide enough that no cell is ever truncated.
+_LOG_WIDTH = 1 << 16
 
-    table = Table(title="Benchmarks", title_justify="left")
-    for column in ("benchmark", "median", "IQR", "ops/s", "rounds×loops", "ratio [95% CI]"):
-        table.add_column(column, justify="left" if column == "benchmark" else "right")
-    table.add_column("p (Holm)", justify="right")
-    table.add_column("verdict")
-    for run_result in runs:
-        for result in run_result.results:
-            table.add_row(*_row(run_result.name, result))
+_WIDE_HEADERS = (
+    "benchmark", "median", "IQR", "ops/s", "rounds×loops", "ratio", "95% CI", "p (Holm)",
+    "verdict", "mode",
+)  # fmt: skip
+#: Narrow terminals: related cells stacked in one column (median over IQR, ...).
+_COMPACT_GROUPS = ((0,), (1, 2), (3,), (4,), (5, 6, 7), (8, 9))
+_COMPACT_HEADERS = (
+    "benchmark", "median\nIQR", "ops/s", "rounds\n×loops", "ratio\n95% CI\np (Holm)",
+    "verdict\nmode",
+)  # fmt: skip
+
+
+def _print_table(console: Any, runs: list[SuiteResult]) -> None:
+    """Print the results: one line per benchmark where that fits, else stacked cells.
+
+    Names fold rather than being cut; the verdict is never truncated.
+    """
+    from rich.measure import Measurement
+
+    rows = [_row(run_result.name, r) for run_result in runs for r in run_result.results]
+    table = _table(_WIDE_HEADERS, rows)
+    natural = Measurement.get(console, console.options.update_width(_LOG_WIDTH), table)
+    if natural.maximum > console.width:
+        stacked = [["\n".join(row[i] for i in group) for group in _COMPACT_GROUPS] for row in rows]
+        table = _table(_COMPACT_HEADERS, stacked)
     console.print(table)
 
 
+def _table(headers: tuple[str, ...], rows: list[list[str]]) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title="Benchmarks", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
+        pad_edge=False, collapse_padding=True,
+    )  # fmt: skip
+    table.add_column(headers[0], overflow="fold", min_width=12)
+    for header in headers[1:]:
+        if header.startswith("verdict"):
+            table.add_column(header, no_wrap=True, min_width=12)
+        elif header == "mode":
+            table.add_column(header, no_wrap=True)
+        else:
+            table.add_column(header, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def _row(suite: str, result: BenchmarkResult) -> list[str]:
-    name = f"{suite}.{result.name}"
+    """The wide row's cells (rich markup): one per header of ``_WIDE_HEADERS``."""
+    from rich.markup import escape
+
+    name = escape(f"{suite}.{result.name}")
     if result.failed:
-        return [name, "", "", "", "", "", "", f"[bold red]FAILED[/] {result.error}"]
+        error = escape(result.error or "")
+        return [f"{name}\n[red]{error}[/]", *[""] * 7, "[bold red]FAILED[/]", ""]
     cells = [
         name,
         _seconds(result.median),
@@ -263,11 +305,13 @@ def _row(suite: str, result: BenchmarkResult) -> list[str]:
     ]
     c = result.comparison
     if c is None:
-        return [*cells, "", "", "[dim]no baseline[/]"]
+        return [*cells, "", "", "", "[dim]no baseline[/]", ""]
     style = _VERDICT_STYLES[c.verdict]
     return [
         *cells,
-        f"{c.ratio:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}]",
-        f"{c.p_adjusted:.3g}",
-        f"[{style}]{c.verdict}[/] ({c.mode})",
+        f"{c.ratio:.3f}",
+        escape(f"[{c.ci_low:.3f}, {c.ci_high:.3f}]"),
+        f"{c.p_adjusted:.2g}",
+        f"[{style}]{c.verdict}[/]",
+        f"[dim]{c.mode}[/]",
     ]
