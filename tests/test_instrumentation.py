@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -381,3 +382,53 @@ def test_no_arguments_read_the_environment_and_follow_the_global_providers(
     assert names == [f"{shop}.add", f"{shop}.Cart.total"]
     history = default_monitor().get_metrics(f"{shop}.add")
     assert history and history[-1].function_name == f"{shop}.add"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"targets": 5},
+            "targets must be a comma-separated string or an iterable of strings, not int",
+        ),
+        (
+            {"targets": b"m:f"},
+            "targets must be a comma-separated string or an iterable of strings, not bytes",
+        ),
+        ({"targets": ["m:f", 3]}, "targets must hold 'pkg.module:function' strings, got int 3"),
+        (
+            {"tracer_provider": object()},
+            "tracer_provider must be an OpenTelemetry provider with get_tracer(), not object",
+        ),
+        (
+            {"meter_provider": "provider"},
+            "meter_provider must be an OpenTelemetry provider with get_meter(), not str",
+        ),
+        (
+            {"tracer_provider": NoOpMeterProvider()},
+            "tracer_provider must be an OpenTelemetry "
+            "provider with get_tracer(), not NoOpMeterProvider",
+        ),
+    ],
+)
+def test_wrong_argument_types_raise_type_error_at_instrument_time(
+    instrumentor: PerformanceInstrumentor, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TypeError) as raised:
+        instrumentor.instrument(**kwargs)
+    assert str(raised.value) == message
+    assert not instrumentor.is_instrumented_by_opentelemetry
+
+
+def test_targets_may_be_any_iterable_of_strings(
+    instrumentor: PerformanceInstrumentor, providers: Providers, shop: str
+) -> None:
+    module = import_module(shop)
+    instrumentor.instrument(
+        targets=(entry for entry in [f"{shop}:add", f"{shop}:Cart.total"]),
+        tracer_provider=providers.tracer_provider,
+        meter_provider=providers.meter_provider,
+    )
+    module.add(1, 2)
+    module.Cart([1]).total()
+    assert [s.name for s in providers.spans()] == [f"{shop}.add", f"{shop}.Cart.total"]

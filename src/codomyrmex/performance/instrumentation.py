@@ -28,7 +28,9 @@ Modules imported already are patched at once with ``wrapt.wrap_function_wrapper`
 modules imported later are patched as soon as they are imported, by a ``wrapt``
 post-import hook. A malformed entry, a module that cannot be found, or a missing or
 unsuitable attribute is logged as one warning (logger
-``codomyrmex.performance.instrumentation``) and skipped: the program runs on.
+``codomyrmex.performance.instrumentation``) and skipped: the program runs on. Arguments
+of the wrong type (``targets`` neither a string nor strings, a provider without
+``get_tracer``/``get_meter``) raise ``TypeError`` from ``instrument()``.
 
 Manual use, without the agent::
 
@@ -98,11 +100,11 @@ class PerformanceInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        targets = kwargs.get("targets")
+        targets = _checked_targets(kwargs.get("targets"))
         if targets is None:
             targets = os.environ.get(ENVIRONMENT_VARIABLE, "")
-        tracer_provider = kwargs.get("tracer_provider")
-        meter_provider = kwargs.get("meter_provider")
+        tracer_provider = _checked_provider(kwargs, "tracer_provider", "get_tracer")
+        meter_provider = _checked_provider(kwargs, "meter_provider", "get_meter")
         if tracer_provider is None and meter_provider is None:
             monitor = default_monitor()
         else:
@@ -118,6 +120,37 @@ class PerformanceInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         session, self._session = self._session, None
         if session is not None:
             session.close()
+
+
+def _checked_targets(targets: object) -> str | list[str] | None:
+    """``targets`` as given (a list when an iterable); ``TypeError`` unless None, a str or
+    an iterable of str."""
+    if targets is None or isinstance(targets, str):
+        return targets
+    if isinstance(targets, Iterable) and not isinstance(targets, (bytes, bytearray)):
+        entries = list(targets)
+        for entry in entries:
+            if not isinstance(entry, str):
+                raise TypeError(
+                    f"targets must hold 'pkg.module:function' strings, got "
+                    f"{type(entry).__name__} {entry!r}"
+                )
+        return entries
+    raise TypeError(
+        "targets must be a comma-separated string or an iterable of strings, "
+        f"not {type(targets).__name__}"
+    )
+
+
+def _checked_provider(kwargs: dict[str, Any], name: str, method: str) -> Any:
+    """``kwargs[name]``; ``TypeError`` unless None or an object with a ``method`` method."""
+    provider = kwargs.get(name)
+    if provider is not None and not callable(getattr(provider, method, None)):
+        raise TypeError(
+            f"{name} must be an OpenTelemetry provider with {method}(), "
+            f"not {type(provider).__name__}"
+        )
+    return provider
 
 
 def _parse(targets: str | Iterable[str]) -> list[_Target]:
