@@ -99,6 +99,22 @@ def test_get_or_set_calls_factory_once() -> None:
     assert "boom" not in cache
 
 
+@pytest.mark.parametrize("factory", ["made", 5, None])
+def test_get_or_set_rejects_a_factory_that_is_not_callable_on_hit_and_miss(
+    factory: object,
+) -> None:
+    cache = CacheManager(name="test-manager-get-or-set-type")
+    cache.set("hit", "cached")
+    before = cache.stats()
+    message = f"factory must be callable, not {type(factory).__name__}"
+    for key in ("hit", "miss"):
+        with pytest.raises(TypeError) as raised:
+            cache.get_or_set(key, factory)  # type: ignore[arg-type]
+        assert str(raised.value) == message
+    assert "miss" not in cache
+    assert cache.stats() == before
+
+
 def test_clear_keeps_lifetime_counts() -> None:
     cache = CacheManager(name="test-manager-clear")
     cache.set(1, 1)

@@ -192,7 +192,12 @@ class CacheManager:
             self._data.clear()
 
     def get_or_set(self, key: Hashable, factory: Callable[[], Any]) -> Any:
-        """The cached value, or ``factory()`` stored and returned (computed once per key)."""
+        """The cached value, or ``factory()`` stored and returned (computed once per key).
+
+        ``TypeError`` when ``factory`` is not callable, hit or miss.
+        """
+        if not callable(factory):
+            raise TypeError(f"factory must be callable, not {type(factory).__name__}")
         if self.backend is not None:
             from codomyrmex.performance.cache_redis import remote_call
 
