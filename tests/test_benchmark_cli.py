@@ -141,6 +141,12 @@ def test_failed_benchmark_exits_1_is_shown_and_written_as_json(tmp_path: Path) -
         (["bench_ok.py", "--min-effect", "lots"], ["minimum effect"]),
         (["bench_ok.py", "--rounds", "1"], ["--rounds"]),
         (["bench_ok.py", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["bench_ok.py", "--json", "nodir/out.json"], ["--json", "nodir/out.json", "directory"]),
+        (["bench_ok.py", "--json", "sub"], ["--json", "sub", "is a directory"]),
+        (
+            ["bench_ok.py", "--save-baseline", "nodir/b.json"],
+            ["--save-baseline", "nodir/b.json", "no such directory"],
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -155,7 +161,30 @@ def test_bad_input_exits_2_with_one_line(
     completed = bench("--save-baseline", "corrupt.json", *QUICK, *argv, cwd=tmp_path)
     assert completed.returncode == 2, completed.stdout + completed.stderr
     _one_error_line(completed, *fragments)
+    assert "Benchmarks" not in completed.stdout  # rejected before anything ran
     assert (tmp_path / "corrupt.json").read_bytes() == before
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_an_output_that_cannot_be_written_after_the_run_names_the_target(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    path = tmp_path / "bench_rm.py"
+    path.write_text(  # the directory is there when checked, gone when results are written
+        "import shutil\nfrom codomyrmex.performance import BenchmarkSuite\n"
+        "suite = BenchmarkSuite('rm')\n"
+        f"suite.add(lambda: shutil.rmtree({str(out)!r}, ignore_errors=True), name='rm')\n"
+    )
+    for option in ("--json", "--save-baseline"):
+        out.mkdir(exist_ok=True)
+        completed = bench(path, option, out / "r.json", "--in-process", *QUICK)
+        assert completed.returncode == 2, completed.stdout + completed.stderr
+        (error,) = [line for line in completed.stderr.splitlines() if "error" in line]
+        assert error == (
+            f"codomyrmex-perf: error: {option}: cannot write {out / 'r.json'}: "
+            "No such file or directory"
+        )
+        assert "Traceback" not in completed.stderr and ".tmp" not in completed.stderr
 
 
 def _compared(name: str, verdict: Verdict, mode: str, ratio: float) -> BenchmarkResult:

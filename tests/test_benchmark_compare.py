@@ -184,6 +184,19 @@ def test_missing_baseline_file(tmp_path: Path) -> None:
         run_benchmark(_sleeper(0), baseline=tmp_path / "absent.json")
 
 
+def test_save_baseline_path_is_checked_before_running(tmp_path: Path) -> None:
+    calls: list[None] = []
+    suite = BenchmarkSuite("unsaved")
+    suite.add(lambda: calls.append(None), name="work")
+    missing = tmp_path / "nodir" / "b.json"
+    with pytest.raises(FileNotFoundError, match="no such directory") as caught:
+        run_benchmark(suite, save_baseline=missing, **PAIRS)
+    assert caught.value.filename == str(missing)
+    with pytest.raises(IsADirectoryError):
+        run_benchmark(suite, save_baseline=tmp_path, **PAIRS)
+    assert calls == []
+
+
 def test_baseline_not_overwritten_when_a_benchmark_fails(tmp_path: Path) -> None:
     path = tmp_path / "base.json"
     path.write_text("previous")

@@ -10,6 +10,7 @@ it is never modified.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
@@ -27,6 +28,7 @@ __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
     "BaselineError",
+    "check_writable",
     "fingerprint",
     "load",
     "save",
@@ -83,11 +85,33 @@ def fingerprint_differences(stored: dict[str, Any]) -> list[str]:
     ]
 
 
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Raise an ``OSError`` naming ``path`` if a result file cannot be written there.
+
+    Checked before a run, so a typo in an output path fails in a second, not after
+    every benchmark ran.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory", os.fspath(path))
+    parent = target.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"no such directory {parent}", os.fspath(path))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"directory {parent} is not writable", os.fspath(path))
+
+
 def write_json(document: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``document`` as JSON atomically: temporary file, fsync, rename over ``path``."""
+    """Write ``document`` as JSON atomically: temporary file, fsync, rename over ``path``.
+
+    An ``OSError`` names ``path`` (not the temporary file beside it).
+    """
     target = Path(path)
     text = json.dumps(document, indent=1, allow_nan=False, default=str)
-    write_text_atomically(target, text)
+    try:
+        write_text_atomically(target, text)
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from None
     return target
 
 

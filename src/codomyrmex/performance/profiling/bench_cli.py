@@ -15,10 +15,11 @@ noisy machine. Against ``--baseline`` (a file saved earlier) a change within the
 measured noise is reported ``inconclusive``.
 
 Exit status: 0 when nothing regressed, 1 on a regression or a failed benchmark, 2 on bad
-input (missing path, no suites, corrupt baseline, unreachable ``--otlp``), always with one
-line on stderr. ``--save-baseline`` is written only when every benchmark succeeded and
-none regressed. Telemetry is exported when ``--otlp`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``
-is set.
+input (missing path, no suites, corrupt baseline, unreachable ``--otlp``, an output path
+whose directory does not exist: checked before anything runs) or an output file that
+could not be written, always with one line on stderr. ``--save-baseline`` is written
+only when every benchmark succeeded and none regressed. Telemetry is exported when
+``--otlp`` or ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +138,12 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     for directory in args.against:
         if not Path(directory).is_dir():
             raise CliError(f"--against: no such directory: {directory}", exit_code=2)
+    for option, path in (("--json", args.json), ("--save-baseline", args.save_baseline)):
+        if path:
+            try:
+                baselines.check_writable(path)
+            except OSError as exc:
+                raise CliError(f"{option}: cannot write {path}: {exc.strerror}", 2) from None
     return {
         "rounds": args.rounds,
         "warmup": args.warmup,
@@ -189,13 +197,24 @@ def run(args: argparse.Namespace) -> int:
     failed = any(r.failures for r in runs)
     if args.json:
         document = {"exit_status": int(regressed or failed), "suites": [r.to_dict() for r in runs]}
-        baselines.write_json(document, args.json)
+        _write("--json", args.json, lambda: baselines.write_json(document, args.json))
     if args.save_baseline:
         if regressed or failed:
             errors.print(f"baseline {args.save_baseline} not written: the run did not pass")
         else:
-            baselines.save(runs, args.save_baseline)
+            _write(
+                "--save-baseline",
+                args.save_baseline,
+                lambda: baselines.save(runs, args.save_baseline),
+            )
     return 1 if regressed or failed else 0
+
+
+def _write(option: str, path: str, write: Callable[[], object]) -> None:
+    try:
+        write()
+    except OSError as exc:
+        raise CliError(f"{option}: cannot write {path}: {exc.strerror or exc}", 2) from None
 
 
 def _run_suites(

@@ -24,7 +24,9 @@ when interleaved). ``samples`` are seconds per call, one per round; statistics a
 :mod:`~codomyrmex.performance.profiling.stats`; verdicts and the noise floor of stored
 baselines in :mod:`~codomyrmex.performance.profiling.compare`.
 
-``baseline=`` accepts a JSON file written by ``save_baseline=`` (raises
+``save_baseline=`` is checked before anything runs (an ``OSError`` naming it when its
+directory is missing or it is a directory). ``baseline=`` accepts a JSON file written by
+``save_baseline=`` (raises
 :class:`BaselineError` naming the file if it cannot be used; the file is never touched),
 a previous ``SuiteResult``/``BenchmarkResult``, or code to *interleave* with: a callable
 (for a callable target) or a ``BenchmarkSuite`` (benchmarks matched by name).
@@ -165,6 +167,8 @@ def run_benchmark(
 ) -> Any:
     """Run a suite (returns a ``SuiteResult``) or a callable (returns its ``BenchmarkResult``)."""
     opts, criteria = _parse_options(dict(options))
+    if save_baseline is not None:
+        baselines.check_writable(save_baseline)
     suite, single = _as_suite(target)
     if baseline is None:
         baseline = suite.baseline
