@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
@@ -21,6 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from codomyrmex.performance import PerformanceInstrumentor, PerformanceMonitor, lazy_import
+from codomyrmex.performance.package import _instruments
 from codomyrmex.performance.performance_monitor import default_monitor
 
 SHOP = """
@@ -132,6 +134,15 @@ def test_registered_under_the_agents_entry_point() -> None:
     ]
     assert entry_point.load() is PerformanceInstrumentor
     assert list(PerformanceInstrumentor().instrumentation_dependencies()) == []
+
+
+def test_dependencies_are_the_empty_instruments_extra_of_package_py() -> None:
+    with (Path(__file__).parents[1] / "pyproject.toml").open("rb") as file:
+        extras = tomllib.load(file)["project"]["optional-dependencies"]
+    assert extras["instruments"] == []
+    dependencies = PerformanceInstrumentor().instrumentation_dependencies()
+    assert dependencies is _instruments
+    assert list(dependencies) == extras["instruments"]
 
 
 def test_functions_and_methods_are_wrapped_and_restored_by_identity(

@@ -49,7 +49,8 @@ the reports read); with providers, to a ``PerformanceMonitor`` bound to them.
 ``uninstrument()`` puts back every original object (an inherited method wrapped on a
 subclass is removed from it again) and turns pending post-import hooks into no-ops.
 ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=codomyrmex_performance`` keeps the agent from
-loading this instrumentor. ``instrumentation_dependencies()`` is empty: the instrumentor
+loading this instrumentor. ``instrumentation_dependencies()`` is empty, like the
+package's ``instruments`` extra (both from ``package._instruments``): the instrumentor
 instruments code named at run time, so no installed library version can block it.
 """
 
@@ -70,6 +71,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
+from codomyrmex.performance.package import _instruments
 from codomyrmex.performance.performance_monitor import PerformanceMonitor, default_monitor
 
 __all__ = ["ENVIRONMENT_VARIABLE", "PerformanceInstrumentor"]
@@ -78,8 +80,6 @@ _logger = logging.getLogger(__name__)
 
 #: The variable listing what to instrument.
 ENVIRONMENT_VARIABLE = "CODOMYRMEX_PERF_INSTRUMENT"
-
-_instruments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
