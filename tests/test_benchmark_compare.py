@@ -15,6 +15,7 @@ from codomyrmex.performance import BenchmarkResult, BenchmarkSuite, run_benchmar
 from codomyrmex.performance.profiling import baseline as baselines
 from codomyrmex.performance.profiling import compare
 from codomyrmex.performance.profiling.benchmark import BaselineError
+from codomyrmex.performance.profiling.result import Comparison
 
 PAIRS: dict[str, Any] = {"rounds": 10, "loops": 1, "warmup": 0}
 
@@ -58,6 +59,31 @@ def test_interleaved_suites_match_by_name_and_holm_adjusts() -> None:
         c = result.comparison
         assert c is not None and c.p_adjusted >= c.p_value
     assert run.regressions == [run["slower"]]
+
+
+def _draft(p_value: float) -> Comparison:
+    """A 1.5x slowdown, well past the minimum effect, with a given unadjusted p-value."""
+    return Comparison(
+        ratio=1.5, ci_low=1.4, ci_high=1.6, p_value=p_value, verdict="inconclusive",
+        mode="interleaved", threshold=1.05, baseline_median=1e-3, candidate_median=1.5e-3,
+    )  # fmt: skip
+
+
+def test_decide_applies_holm_across_the_run() -> None:
+    criteria = compare.Criteria()
+    (alone,) = compare.decide([_draft(0.04)], criteria)
+    assert alone is not None and alone.p_adjusted == 0.04 and alone.verdict == "regression"
+    # Holm with m = 3: sorted 0.01, 0.03, 0.04 -> 0.03, max(0.03, 2 * 0.03), max(0.06, 0.04).
+    decided = compare.decide([_draft(0.01), None, _draft(0.04), _draft(0.03)], criteria)
+    first, missing, second, third = decided
+    assert missing is None and first is not None and second is not None and third is not None
+    assert [c.p_value for c in (first, second, third)] == [0.01, 0.04, 0.03]
+    assert [c.p_adjusted for c in (first, second, third)] == pytest.approx([0.03, 0.06, 0.06])
+    assert first.verdict == "regression"
+    assert second.verdict == "inconclusive"  # significant alone, not after the correction
+    assert third.verdict == "inconclusive"
+    (capped,) = compare.decide([_draft(0.9), _draft(0.8)], criteria)[:1]
+    assert capped is not None and capped.p_adjusted == 1.0
 
 
 def _paired(ratio: float, n: int = 20) -> tuple[list[float], list[float]]:
