@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 
 import pytest
 from opentelemetry import trace
@@ -127,3 +128,84 @@ async def test_async_method(perf) -> None:
     assert await Client().get("k") == "K"
     assert inspect.iscoroutinefunction(Client.get)
     assert perf.get_stats()["count"] == 1
+
+
+def burn_cpu(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+async def test_cpu_time_counts_only_the_coroutines_own_steps(perf) -> None:
+    @perf.monitor(name="worker")
+    async def worker() -> None:
+        burn_cpu(0.002)
+        await asyncio.sleep(0.02)
+        burn_cpu(0.002)
+
+    await asyncio.gather(*(worker() for _ in range(20)))
+    metrics = perf.get_metrics("worker")
+    assert len(metrics) == 20
+    for metric in metrics:
+        # Its own 4 ms; the CPU clock read around the whole await also counted what
+        # the 19 other tasks burnt while this one slept (tens of milliseconds).
+        assert 0.0039 <= metric.cpu_time < 0.015, metric
+        assert metric.execution_time >= 0.02
+
+
+async def test_span_current_in_every_step_and_inherited_by_spawned_tasks(perf, spans) -> None:
+    @perf.monitor(name="steps")
+    async def steps() -> tuple[list[int], int]:
+        seen = [trace.get_current_span().get_span_context().span_id]
+        for _ in range(3):
+            await asyncio.sleep(0)
+            seen.append(trace.get_current_span().get_span_context().span_id)
+
+        async def spawned() -> int:
+            await asyncio.sleep(0)
+            return trace.get_current_span().get_span_context().span_id
+
+        return seen, await asyncio.create_task(spawned())
+
+    seen, spawned_id = await steps()
+    span_id = only_span(spans, "steps").context.span_id
+    assert seen == [span_id] * 4
+    assert spawned_id == span_id
+    assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+async def test_closing_a_suspended_coroutine_runs_its_cleanup_and_records_once(perf, spans) -> None:
+    cleaned: list[bool] = []
+    gate = asyncio.get_running_loop().create_future()
+
+    @perf.monitor(name="held")
+    async def held() -> None:
+        try:
+            await gate
+        finally:
+            cleaned.append(trace.get_current_span().is_recording())
+
+    coroutine = held()
+    assert coroutine.send(None) is gate
+    coroutine.close()
+    gate.cancel()
+    assert cleaned == [True]
+    assert only_span(spans, "held").end_time is not None
+    assert len(perf.get_metrics("held")) == 1
+
+
+async def test_error_after_a_thrown_exception_is_caught_inside(perf) -> None:
+    @perf.monitor(name="retry")
+    async def retry() -> str:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return "recovered"
+        return "slept"
+
+    task = asyncio.create_task(retry())
+    await asyncio.sleep(0)
+    task.cancel()
+    assert await task == "recovered"
+    (metric,) = perf.get_metrics("retry")
+    assert metric.error is None

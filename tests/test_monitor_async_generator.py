@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import AsyncGenerator
 
 import pytest
@@ -127,3 +128,30 @@ async def test_cancelled_consumer_is_not_an_error(perf, spans) -> None:
         await task
     assert only_span(spans, "waits").status.status_code is StatusCode.UNSET
     assert perf.get_metrics()[0].error is None
+
+
+def burn_cpu(seconds: float) -> None:
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+async def test_cpu_time_counts_only_the_generators_own_steps(perf) -> None:
+    @perf.monitor(name="producer")
+    async def producer() -> AsyncGenerator[int, None]:
+        burn_cpu(0.002)
+        await asyncio.sleep(0.02)
+        burn_cpu(0.002)
+        yield 1
+
+    async def consume() -> list[int]:
+        return [item async for item in producer()]
+
+    assert await asyncio.gather(*(consume() for _ in range(20))) == [[1]] * 20
+    metrics = perf.get_metrics("producer")
+    assert len(metrics) == 20
+    for metric in metrics:
+        # Its own 4 ms; reading the CPU clock around each whole ``asend`` also counted
+        # what the other 19 consumers' generators burnt meanwhile.
+        assert 0.0039 <= metric.cpu_time < 0.015, metric
+        assert metric.execution_time >= 0.02

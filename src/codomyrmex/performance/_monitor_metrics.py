@@ -28,9 +28,11 @@ class PerformanceMetrics:
     """One recorded call.
 
     ``execution_time`` and ``cpu_time`` are seconds (``perf_counter`` and the thread's CPU
-    time (``time.thread_time``); for generators, summed over their steps; for coroutines, over
-    the whole ``await``, so it includes whatever else the event loop thread ran while the
-    coroutine was suspended). ``cpu_time`` never exceeds ``execution_time`` (it is
+    time, ``time.thread_time``). For generators both add up the generator's steps. For
+    coroutines and async generators ``cpu_time`` adds up the steps the function itself
+    ran, so other tasks' CPU while it was suspended is not counted. For an ``async with
+    track()`` block it is the thread's CPU over the block, other tasks included (a block
+    has no steps of its own to measure). ``cpu_time`` never exceeds ``execution_time`` (it is
     clamped: one thread cannot use more CPU than the wall time that passed), so
     ``cpu_percent``, ``cpu_time / execution_time * 100``, is at most 100.
     ``memory_usage_mb`` is the process's peak resident set size (the kernel's high-water

@@ -1,17 +1,22 @@
 """Monitoring wrappers for coroutines, generators and async generators.
 
 They are timed over the real work, not over the creation of the coroutine or generator.
-A coroutine's span is current for the whole ``await`` (its context belongs to its task).
-A generator's span runs from the first ``next()`` to exhaustion or ``close()`` but is
-current only while the generator itself runs: it is attached before each step and
-detached before the value goes back to the consumer, so the consumer's own spans are not
-parented under it. ``execution_time`` and ``cpu_time`` of a generator add up its steps
-(the consumer's time between steps is not the generator's work). ``send``/``throw``/
+Every shape is driven step by step (a coroutine through ``_steps``, which does what
+``await`` does), and its span, from the first step to the last, is current only while
+the function itself runs: attached before each step and detached before control goes
+back to the event loop or the consumer, so other code is never parented under it (tasks
+the function creates copy its context, span included). ``cpu_time`` adds up the thread's
+CPU time of the steps, so what other tasks ran while a coroutine was suspended is not
+counted. ``execution_time`` of a coroutine runs from its first step to its last; that of
+a generator or async generator adds up its steps (the consumer's time between steps is
+not the generator's work). ``send``/``throw``/
 ``close`` and ``asend``/``athrow``/``aclose`` pass through; ``GeneratorExit`` and
 ``asyncio.CancelledError`` end the call without marking it failed.
 """
 
 from __future__ import annotations
+
+from types import coroutine
 
 from codomyrmex.performance import _monitor_core as core
 from codomyrmex.performance._monitor_core import (
@@ -125,6 +130,12 @@ class _Run:
         self.duration += t1 - t0
         self.cpu += c1 - c0
 
+    def add_wall(self, t0: float) -> None:
+        """Account the wall time of one step whose CPU time ``_steps`` accounted."""
+        if self.start is None:
+            self.start = t0
+        self.duration += perf_counter() - t0
+
     def failed(self, exc: BaseException) -> None:
         if not isinstance(exc, self.not_errors):
             self.error = exc
@@ -158,6 +169,47 @@ class _Run:
         )  # fmt: skip
 
 
+@coroutine
+def _steps(awaitable: Coroutine[Any, Any, Any], run: _Run) -> Generator[Any, Any, Any]:
+    """Await ``awaitable`` step by step, adding the CPU time of each step to ``run.cpu``.
+
+    What ``await awaitable`` does (``send``/``throw`` each value or exception the task
+    passes down, ``close`` on ``GeneratorExit``), plus: the run's span is made current
+    for each step only, and the thread's CPU clock is read around each step, so the
+    time other tasks run while this one is suspended is not counted.
+    """
+    context = run.context
+    sent: Any = None
+    thrown: BaseException | None = None
+    while True:
+        token = _attach(context)
+        c0 = cpu_time()
+        try:
+            if thrown is None:
+                item = awaitable.send(sent)
+            else:
+                exc, thrown = thrown, None
+                item = awaitable.throw(exc)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            run.cpu += cpu_time() - c0
+            _detach(token)
+        try:
+            sent = yield item
+        except GeneratorExit:
+            token = _attach(context)
+            c0 = cpu_time()
+            try:
+                awaitable.close()
+            finally:
+                run.cpu += cpu_time() - c0
+                _detach(token)
+            raise
+        except BaseException as exc:
+            sent, thrown = None, exc
+
+
 def coroutine_wrapper(
     func: Callable[..., Coroutine[Any, Any, Any]],
     site: CallSite,
@@ -170,17 +222,14 @@ def coroutine_wrapper(
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         run = _Run(site, telemetry, record, not_errors)
-        token = _attach(run.context)
-        t0 = perf_counter()
-        c0 = cpu_time()
+        start = run.start = perf_counter()
         try:
-            return await func(*args, **kwargs)
+            return await _steps(func(*args, **kwargs), run)
         except BaseException as exc:
             run.failed(exc)
             raise
         finally:
-            run.add(t0, c0)
-            _detach(token)
+            run.duration = perf_counter() - start
             run.finish()
 
     return wrapper
@@ -255,31 +304,25 @@ def async_generator_wrapper(
             sent: Any = None
             thrown: BaseException | None = None
             while True:
-                token = _attach(run.context)
                 t0 = perf_counter()
-                c0 = cpu_time()
                 try:
                     if thrown is None:
-                        item = await agen.asend(sent)
+                        item = await _steps(agen.asend(sent), run)
                     else:
                         exc, thrown = thrown, None
-                        item = await agen.athrow(exc)
+                        item = await _steps(agen.athrow(exc), run)
                 except StopAsyncIteration:
                     return
                 finally:
-                    run.add(t0, c0)
-                    _detach(token)
+                    run.add_wall(t0)
                 try:
                     sent = yield item
                 except GeneratorExit:
-                    token = _attach(run.context)
                     t0 = perf_counter()
-                    c0 = cpu_time()
                     try:
-                        await agen.aclose()
+                        await _steps(agen.aclose(), run)
                     finally:
-                        run.add(t0, c0)
-                        _detach(token)
+                        run.add_wall(t0)
                     raise
                 except BaseException as exc:
                     sent, thrown = None, exc

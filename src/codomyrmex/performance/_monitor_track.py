@@ -1,4 +1,10 @@
-"""``TrackedBlock``: a ``with``/``async with`` block recorded as one monitored call."""
+"""``TrackedBlock``: a ``with``/``async with`` block recorded as one monitored call.
+
+A block's ``cpu_time`` is the thread's CPU clock read at entry and exit. In ``async with``
+that includes other tasks that ran on the event loop while the block awaited: unlike a
+coroutine, a block has no steps to measure one by one. It is clamped to the block's wall
+time like every ``cpu_time``.
+"""
 
 from __future__ import annotations
 

@@ -242,6 +242,9 @@ class PerformanceMonitor:
         The span is named ``name``, carries ``attributes`` and the caller's file and line;
         the histogram point carries ``code.function.name=name``. After the block,
         ``.metrics`` holds its ``PerformanceMetrics``; inside it, ``.span`` is its span.
+        In ``async with`` the block's ``cpu_time`` is the thread's CPU over the whole
+        block, including other tasks that ran while it awaited (at most its wall time);
+        decorate a coroutine function with ``monitor`` to count only its own steps.
         """
         _check_name(name)
         checked = _check_attributes(attributes, "attributes")
