@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,9 @@ from codomyrmex.performance.profiling.result import (
     SuiteResult,
     Verdict,
 )
+from codomyrmex.performance.telemetry import SCOPE_NAME
+from otel_collector import OtelCollector
+from rotel_debug_log import Telemetry
 
 BENCH_FILE = """
 import time
@@ -38,13 +43,16 @@ ENTRY_POINT = (
 QUICK = ["--rounds", "8", "--min-time", "0.001", "--warmup", "0", "--no-progress"]
 
 
-def bench(*argv: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def bench(
+    *argv: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", ENTRY_POINT, "bench", *map(str, argv)],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -236,3 +244,41 @@ def test_regression_row_is_bold_red_and_shows_its_confidence_interval() -> None:
         plain = Text.from_ansi(styled).plain
         assert "1.612" in plain and "[1.451, 1.774]" in plain
         assert "4.3e-04" in plain or "0.00043" in plain
+
+
+def test_otlp_run_reaches_a_live_collector(otel_collector: OtelCollector, tmp_path: Path) -> None:
+    suite = f"otlp-{uuid.uuid4().hex[:8]}"  # the session collector is shared: find our run
+    path = tmp_path / "bench_otlp.py"
+    path.write_text(
+        "import time\nfrom codomyrmex.performance import BenchmarkSuite\n"
+        f"suite = BenchmarkSuite({suite!r})\n"
+        "suite.add(lambda: time.sleep(0.001), name='nap')\n"
+        "suite.add(lambda: sum(range(100)), name='add')\n"
+    )
+    completed = bench(path, "--otlp", otel_collector.http_endpoint, "--in-process", *QUICK)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+    def arrived(telemetry: Telemetry) -> Telemetry | None:
+        ours = [s for s in telemetry.spans if s.name.startswith(f"benchmark {suite}")]
+        points = telemetry.latest_points(
+            "codomyrmex.benchmark.duration", codomyrmex__benchmark__suite=suite
+        )
+        return telemetry if len(ours) == 3 and len(points) == 2 else None
+
+    got: Telemetry = otel_collector.wait_for(arrived, service_name="codomyrmex-perf-bench")
+    (root,) = got.spans_named(f"benchmark {suite}")
+    assert root.parent_span_id is None and root.scope_name == SCOPE_NAME
+    assert root.service_name == "codomyrmex-perf-bench"
+    assert root.attributes["codomyrmex.benchmark.suite"] == suite
+    for name in ("nap", "add"):
+        (child,) = got.spans_named(f"benchmark {suite}.{name}")
+        assert (child.trace_id, child.parent_span_id) == (root.trace_id, root.span_id)
+        assert child.attributes["codomyrmex.benchmark.name"] == name
+        assert child.attributes["codomyrmex.benchmark.rounds"] == 8
+        (samples,) = got.latest_points(
+            "codomyrmex.benchmark.duration",
+            codomyrmex__benchmark__suite=suite,
+            codomyrmex__benchmark__name=name,
+        )
+        assert (samples.data_type, samples.unit, samples.count) == ("Histogram", "s", 8)
+        assert samples.service_name == "codomyrmex-perf-bench"
