@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,6 +164,48 @@ def test_stability_warnings() -> None:
     result = run_benchmark(uneven, rounds=4, loops=1, warmup=0)
     assert any("too few" in w for w in result.warnings)
     assert any("coefficient of variation" in w for w in result.warnings)
+
+
+def _nap(seconds: float) -> Any:
+    def nap() -> None:
+        time.sleep(seconds)
+
+    return nap
+
+
+def test_suite_baseline_path_gives_a_stored_comparison(tmp_path: Path) -> None:
+    path = tmp_path / "base.json"
+    first = BenchmarkSuite("pinned")
+    first.add(_nap(0.001), name="work")
+    run_benchmark(first, save_baseline=path, **QUICK)
+    suite = BenchmarkSuite("pinned", baseline=path)
+    suite.add(_nap(0.001), name="work")
+    assert suite.baseline == path
+    c = run_benchmark(suite, **QUICK)["work"].comparison
+    assert c is not None and c.mode == "stored" and len(c.baseline_samples) == 5
+
+
+def test_suite_baseline_suite_gives_an_interleaved_comparison() -> None:
+    old = BenchmarkSuite("old")
+    old.add(_nap(0.001), name="work")
+    new = BenchmarkSuite("new", baseline=old)
+    new.add(_nap(0.001), name="work")
+    c = run_benchmark(new, rounds=4, loops=1, warmup=0)["work"].comparison
+    assert c is not None and c.mode == "interleaved" and len(c.baseline_samples) == 4
+
+
+def test_progress_is_called_after_every_round() -> None:
+    calls: list[tuple[str, int, int]] = []
+    suite = BenchmarkSuite("progress")
+    suite.add(lambda: None, name="a")
+    suite.add(lambda: None, name="b")
+    run_benchmark(suite, rounds=3, loops=1, warmup=1, progress=lambda *a: calls.append(a))
+    assert calls == [("a", 1, 3), ("a", 2, 3), ("a", 3, 3), ("b", 1, 3), ("b", 2, 3), ("b", 3, 3)]
+    calls.clear()
+    run_benchmark(
+        lambda: None, baseline=lambda: None, rounds=2, loops=1, progress=lambda *a: calls.append(a)
+    )
+    assert [(done, total) for _, done, total in calls] == [(1, 2), (2, 2)]  # pairs
 
 
 def test_worker_processes_run_module_level_suites() -> None:
