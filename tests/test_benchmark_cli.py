@@ -82,6 +82,7 @@ def test_directory_run_saves_baseline_and_json(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     assert document["exit_status"] == 0
     assert document["suites"][0]["results"][0]["name"] == "nap"
+    assert document["suites"][0]["results"][0]["groups"] == [0, 0, 0, 1, 1, 1, 2, 2]  # 3 workers
 
 
 def test_regression_against_a_stored_baseline_exits_1_and_keeps_the_baseline(
@@ -115,6 +116,33 @@ def test_workers_and_against_interleave_two_code_versions(tmp_path: Path) -> Non
     same = bench(new / "bench_lib.py", "--against", new, *QUICK)
     assert same.returncode == 0, same.stdout + same.stderr
     assert "regression" not in same.stdout
+
+
+def test_only_a_regression_fails_the_gate(tmp_path: Path) -> None:
+    fast, slow = tmp_path / "fast", tmp_path / "slow"
+    for directory, delay in ((fast, 0.002), (slow, 0.005)):
+        directory.mkdir()
+        (directory / "mylib.py").write_text(f"import time\ndef work():\n    time.sleep({delay})\n")
+        (directory / "bench_lib.py").write_text(
+            "import mylib\nfrom codomyrmex.performance import BenchmarkSuite\n"
+            "suite = BenchmarkSuite('a_rather_long_suite_name_for_the_logs')\n"
+            "suite.add(mylib.work)\n"
+        )
+    out = tmp_path / "out.json"
+    narrow = {"COLUMNS": "50"}  # not a terminal: the table ignores the width, nothing is cut
+    faster = bench(fast / "bench_lib.py", "--against", slow, "--json", out, *QUICK, env=narrow)
+    assert faster.returncode == 0, faster.stdout + faster.stderr
+    (result,) = json.loads(out.read_text())["suites"][0]["results"]
+    assert result["comparison"]["verdict"] == "improvement"
+    assert sorted(set(result["groups"])) == [0, 1, 2]  # worker processes by default
+    row = next(line for line in faster.stdout.splitlines() if "improvement" in line)
+    assert "a_rather_long_suite_name_for_the_logs.work" in row and "interleaved" in row
+    quick = [*QUICK[2:], "--rounds", "2"]  # two pairs cannot show significance
+    unsure = bench(slow / "bench_lib.py", "--against", fast, "--json", out, *quick)
+    assert unsure.returncode == 0, unsure.stdout + unsure.stderr
+    (result,) = json.loads(out.read_text())["suites"][0]["results"]
+    assert result["comparison"]["verdict"] == "inconclusive" and result["comparison"]["ratio"] > 1.5
+    assert json.loads(out.read_text())["exit_status"] == 0
 
 
 def test_failed_benchmark_exits_1_is_shown_and_written_as_json(tmp_path: Path) -> None:
