@@ -33,6 +33,150 @@ print(json.dumps([m for m in heavy if m in sys.modules]))
     assert out == []
 
 
+def test_calls_never_import_opentelemetry_when_nothing_else_does() -> None:
+    out = run_json(
+        """
+import asyncio, json, sys
+from codomyrmex.performance import monitor
+from codomyrmex.performance.performance_monitor import PerformanceMonitor, default_monitor
+
+@monitor
+def add(a, b):
+    return a + b
+
+@monitor
+def fail():
+    raise KeyError("k")
+
+@monitor
+async def later(x):
+    await asyncio.sleep(0)
+    return x
+
+@monitor
+def numbers():
+    yield from range(3)
+
+@monitor
+async def anumbers():
+    for i in range(3):
+        yield i
+
+async def consume():
+    return [i async for i in anumbers()]
+
+assert add(1, 2) == 3
+try:
+    fail()
+except KeyError:
+    pass
+assert asyncio.run(later(4)) == 4
+assert list(numbers()) == [0, 1, 2]
+assert asyncio.run(consume()) == [0, 1, 2]
+with default_monitor().track("block"):
+    pass
+own = PerformanceMonitor()
+own.track_execution(len, "abc")
+stats = default_monitor().get_stats()
+print(json.dumps({
+    "loaded": sorted(m for m in sys.modules if m.split(".")[0] == "opentelemetry"),
+    "count": stats["count"],
+    "errors": stats["errors"],
+    "own": own.get_stats()["count"],
+}))
+"""
+    )
+    assert out == {"loaded": [], "count": 6, "errors": 1, "own": 1}
+
+
+def test_sdk_set_up_after_the_first_calls_gets_spans_and_points_from_then_on() -> None:
+    out = run_json(
+        """
+import asyncio, json, sys
+from codomyrmex.performance import monitor
+
+@monitor(name="job")
+def job():
+    return 1
+
+@monitor(name="ajob")
+async def ajob():
+    return 2
+
+job()
+asyncio.run(ajob())
+before = "opentelemetry" in sys.modules
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+reader = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+job()
+asyncio.run(ajob())
+job()
+counts = {}
+for resource_metrics in reader.get_metrics_data().resource_metrics:
+    for scope_metrics in resource_metrics.scope_metrics:
+        for metric in scope_metrics.metrics:
+            if metric.name == "codomyrmex.function.duration":
+                for point in metric.data.data_points:
+                    counts[point.attributes["code.function.name"]] = point.count
+print(json.dumps({
+    "before": before,
+    "spans": [s.name for s in exporter.get_finished_spans()],
+    "points": counts,
+}))
+"""
+    )
+    assert out["before"] is False
+    assert out["spans"] == ["job", "ajob", "job"]
+    assert out["points"] == {"__main__.job": 2, "__main__.ajob": 1}
+
+
+def test_meter_provider_set_through_the_metrics_api_alone_is_followed() -> None:
+    out = run_json(
+        """
+import json, sys
+from codomyrmex.performance import monitor
+
+@monitor(name="job")
+def job():
+    return 1
+
+job()
+from opentelemetry import metrics
+assert "opentelemetry.trace" not in sys.modules
+recorded = []
+
+class Histogram(metrics.NoOpHistogram):
+    def record(self, amount, attributes=None, context=None):
+        recorded.append(dict(attributes))
+
+class Meter(metrics.NoOpMeter):
+    def create_histogram(self, name, *args, **kwargs):
+        return Histogram(name)
+
+class Provider(metrics.NoOpMeterProvider):
+    def get_meter(self, name, *args, **kwargs):
+        return Meter(name)
+
+metrics.set_meter_provider(Provider())
+job()
+print(json.dumps(recorded))
+"""
+    )
+    assert out == [{"code.function.name": "__main__.job"}]
+
+
 def test_no_sdk_calls_work_are_recorded_and_make_no_span() -> None:
     out = run_json(
         """

@@ -1,7 +1,10 @@
 """What every monitoring wrapper shares: clocks, the lazy OpenTelemetry binding, call sites.
 
-Nothing here imports OpenTelemetry at import time: ``TelemetryState`` loads the package's
-``telemetry`` module (and with it ``opentelemetry``) on the first monitored call.
+Nothing here imports OpenTelemetry at import time. ``TelemetryState`` loads the package's
+``telemetry`` module (and with it ``opentelemetry``) on the first monitored call after
+something else imported ``opentelemetry.trace`` or ``opentelemetry.metrics``: until then
+no provider can have been set, so tracing and the duration histogram are off and a
+monitored program that never uses OpenTelemetry never pays its ~60 ms import.
 """
 
 from __future__ import annotations
@@ -119,12 +122,32 @@ def report_telemetry_error(exc: BaseException) -> None:
         pass
 
 
+class _NoHistogram:
+    """The duration histogram while OpenTelemetry is not imported: records nothing."""
+
+    __slots__ = ()
+
+    def record(
+        self,
+        amount: float,
+        attributes: Mapping[str, Any] | None = None,
+        context: Context | None = None,
+    ) -> None:
+        """Nothing can collect the point yet: no meter provider exists."""
+
+
+_NO_HISTOGRAM = _NoHistogram()
+_modules = sys.modules
+
+
 class TelemetryState:
     """A monitor's tracer check and duration histogram, resolved on first use.
 
-    ``tracer`` starts as a method that imports OpenTelemetry, resolves the scope and then
-    replaces itself with the scope's own ``tracer`` method: after the first call the hot
-    path is a single bound-method call with no "is it loaded yet" test.
+    ``tracer`` starts as a method that returns None (tracing off; ``histogram`` records
+    nothing) while OpenTelemetry is not imported, checked per call with two dict lookups.
+    Once it is (or at once, given explicit providers) it resolves the scope and replaces
+    itself with the scope's own ``tracer`` method: from then on the hot path is a single
+    bound-method call with no "is it loaded yet" test.
     """
 
     __slots__ = ("histogram", "meter_provider", "scope", "tracer", "tracer_provider")
@@ -136,7 +159,16 @@ class TelemetryState:
     ) -> None:
         self.tracer_provider = tracer_provider
         self.meter_provider = meter_provider
-        self.tracer: Callable[[], Tracer | None] = self._first_tracer
+        self.histogram: Histogram | _NoHistogram = _NO_HISTOGRAM
+        self.tracer: Callable[[], Tracer | None] = self._tracer_until_resolved
+        if tracer_provider is not None or meter_provider is not None:
+            self.tracer = self._first_tracer
+
+    def _tracer_until_resolved(self) -> Tracer | None:
+        # A provider can only have been set by code that imported one of these modules.
+        if "opentelemetry.trace" not in _modules and "opentelemetry.metrics" not in _modules:
+            return None
+        return self._first_tracer()
 
     def _first_tracer(self) -> Tracer | None:
         self.resolve()
@@ -148,7 +180,7 @@ class TelemetryState:
 
         _load_opentelemetry()
         scope = scope_telemetry(self.tracer_provider, self.meter_provider)
-        self.histogram: Histogram = scope.duration_histogram(DURATION_METRIC, DURATION_DESCRIPTION)
+        self.histogram = scope.duration_histogram(DURATION_METRIC, DURATION_DESCRIPTION)
         self.scope = scope
         self.tracer = scope.tracer
         return scope

@@ -50,8 +50,11 @@ ranks (numpy's default, ``statistics.quantiles(method="inclusive")``).
 ``PerformanceMetrics`` fields), written in batches of 256 calls, on ``flush()``
 and at interpreter exit; a log that cannot be written is reported once and then dropped.
 
-Importing this module loads neither OpenTelemetry nor psutil nor wrapt: the telemetry
-module is imported on the first monitored call.
+Importing this module loads neither OpenTelemetry nor psutil nor wrapt, and neither do
+monitored calls while nothing else has imported ``opentelemetry.trace`` or
+``opentelemetry.metrics`` (no provider can exist yet; tracing and the histogram are off).
+The first call after something did imports the telemetry module and follows the global
+providers from then on, including ones set later.
 """
 
 from __future__ import annotations
