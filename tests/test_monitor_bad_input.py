@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
@@ -28,6 +31,28 @@ def test_positional_arguments_are_refused() -> None:
 def test_log_file_type() -> None:
     with pytest.raises(TypeError, match="log_file"):
         PerformanceMonitor(log_file=3)  # type: ignore[arg-type]
+
+
+def test_log_file_in_a_missing_directory(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "calls.jsonl"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(path))):
+        PerformanceMonitor(log_file=path)
+    assert not path.parent.exists()
+
+
+def test_log_file_that_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError, match=re.escape(str(tmp_path))):
+        PerformanceMonitor(log_file=tmp_path)
+
+
+def test_log_file_is_created_at_construction_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "calls.jsonl"
+    path.write_text("earlier line\n")
+    PerformanceMonitor(log_file=str(path))
+    assert path.read_text() == "earlier line\n"
+    fresh = tmp_path / "fresh.jsonl"
+    assert PerformanceMonitor(log_file=fresh).log_file == fresh
+    assert fresh.read_text() == ""
 
 
 @pytest.mark.parametrize("target", [42, "not callable", object()])

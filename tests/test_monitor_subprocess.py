@@ -360,13 +360,16 @@ print(json.dumps([LOG_BATCH, before_exit]))
     assert [row["error"] for row in rows].count("ValueError") == 1
 
 
-def test_unwritable_log_file_never_breaks_calls(tmp_path: Path) -> None:
+def test_log_file_that_becomes_unwritable_never_breaks_calls(tmp_path: Path) -> None:
+    directory = tmp_path / "logs"
+    directory.mkdir()
     out = run_json(
         f"""
-import json
+import json, shutil
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
 
-perf = PerformanceMonitor(log_file={str(tmp_path / "missing" / "calls.jsonl")!r})
+perf = PerformanceMonitor(log_file={str(directory / "calls.jsonl")!r})
+shutil.rmtree({str(directory)!r})
 
 @perf.monitor
 def f():

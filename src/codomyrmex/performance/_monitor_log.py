@@ -20,9 +20,18 @@ LOG_BATCH = 256
 
 
 class CallLog:
-    """Appends recorded calls to a file as JSON lines, in batches; never raises."""
+    """Appends recorded calls to a file as JSON lines, in batches.
+
+    The file is opened once for appending (created if missing) when the log is made, so
+    a path that cannot be written raises there (``FileNotFoundError`` for a missing
+    directory, ``IsADirectoryError``, ``PermissionError``, naming the path) instead of
+    every line being dropped later. After that it never raises: a log that stops being
+    writable is reported once and dropped.
+    """
 
     def __init__(self, path: Path, epoch_offset: float) -> None:
+        with open(path, "a", encoding="utf-8"):
+            pass
         self.path = path
         self._epoch_offset = epoch_offset
         self._pending: deque[Record] = deque()

@@ -48,7 +48,10 @@ ranks (numpy's default, ``statistics.quantiles(method="inclusive")``).
 
 ``log_file=`` appends every recorded call to that file as one JSON line (the
 ``PerformanceMetrics`` fields), written in batches of 256 calls, on ``flush()``
-and at interpreter exit; a log that cannot be written is reported once and then dropped.
+and at interpreter exit. The file is opened for appending (created) by the constructor,
+which raises ``OSError`` (``FileNotFoundError``, ``IsADirectoryError``, ...) naming the
+path when it cannot be; a log that stops being writable later is reported once and
+then dropped.
 
 Importing this module loads neither OpenTelemetry nor psutil nor wrapt, and neither do
 monitored calls while nothing else has imported ``opentelemetry.trace`` or
