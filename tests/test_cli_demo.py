@@ -232,7 +232,7 @@ def test_unreachable_endpoint_fails_before_the_work(tmp_path: Path) -> None:
         (("demo",), clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=url)),
     ]:
         result = perf(*args, env={**env, "CODOMYRMEX_PERF_TELEMETRY_DIR": str(tmp_path)})
-        line = assert_one_error_line(result, 1)
+        line = assert_one_error_line(result, 2)
         assert f"cannot reach the OTLP endpoint {url}" in line
         assert result.stdout == ""
 

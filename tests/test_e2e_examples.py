@@ -197,7 +197,7 @@ def test_run_command_passes_exit_codes_and_failures_through(
     ("arguments", "code", "message"),
     [
         (["run", "missing_script.py"], 2, "no such script: missing_script.py"),
-        (["run", "--otlp", "http://127.0.0.1:9", "SCRIPT"], 1, "cannot reach the OTLP endpoint"),
+        (["run", "--otlp", "http://127.0.0.1:9", "SCRIPT"], 2, "cannot reach the OTLP endpoint"),
     ],
 )
 def test_run_command_bad_input_is_one_line(

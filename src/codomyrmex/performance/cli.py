@@ -6,8 +6,9 @@ default. This module only wires them together and turns failures into one line::
 
     codomyrmex-perf: error: <what went wrong>
 
-on stderr with a non-zero exit (2 for usage errors, 1 otherwise), never a traceback
-(``--traceback`` shows it). Handlers raise :class:`CliError` for expected failures.
+on stderr with a non-zero exit (2 for bad input: usage errors, missing files, unreachable
+endpoints; 1 otherwise), never a traceback (``--traceback`` shows it). Handlers raise
+:class:`CliError` for expected failures.
 """
 
 from __future__ import annotations
@@ -118,21 +119,24 @@ def add_otlp_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def start_telemetry(service_name: str, endpoint: str | None) -> TelemetryHandle:
-    """``configure_telemetry`` for a command, after checking that the endpoint answers.
+    """``configure_telemetry`` for a command, after checking that the endpoints answer.
 
-    The endpoint is ``endpoint`` (``--otlp``) or the one in the ``OTEL_EXPORTER_OTLP_*``
-    variables; a malformed URL is a usage error (exit 2), an unreachable one a
-    :class:`CliError` (exit 1), both before any work is done.
+    The endpoint is ``endpoint`` (``--otlp``), else each one in the ``OTEL_EXPORTER_OTLP_*``
+    variables (per signal or shared). A malformed or unreachable URL is bad input: a
+    :class:`CliError` with exit code 2, before any work is done.
     """
     from codomyrmex.performance.telemetry import configure_telemetry
 
-    url = (
-        endpoint
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    )
-    if url:
-        _check_reachable(url, from_option=endpoint is not None)
+    if endpoint is not None:
+        _check_reachable(endpoint, from_option=True)
+    else:
+        shared = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        urls = {
+            os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT") or shared
+            for signal in ("TRACES", "METRICS")
+        }
+        for url in sorted(url for url in urls if url):
+            _check_reachable(url, from_option=False)
     try:
         return configure_telemetry(service_name, endpoint=endpoint)
     except (TypeError, ValueError) as exc:
@@ -153,7 +157,7 @@ def _check_reachable(url: str, *, from_option: bool, timeout: float = 3.0) -> No
             pass
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
-        raise CliError(f"cannot reach the OTLP endpoint {url} ({reason})") from exc
+        raise CliError(f"cannot reach the OTLP endpoint {url} ({reason})", exit_code=2) from exc
 
 
 def _fail(message: str, exit_code: int = 1) -> int:
