@@ -16,6 +16,7 @@ Only :func:`render` needs rich (the ``cli`` extra); it is imported there.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "build_report",
     "format_seconds",
     "render",
+    "report_console",
 ]
 
 #: Files the embedded telemetry default writes in its directory.
@@ -211,14 +213,33 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def render(report: Report, console: Console | None = None, *, top: int = 15) -> None:
-    """Print the report with rich: the ``top`` slowest functions, then every other section."""
+#: Width of a report written to a pipe or file (no terminal width to fit), unless
+#: ``COLUMNS`` says otherwise: wide enough that function names are never folded.
+LOG_WIDTH = 200
+
+
+def report_console(*, stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr) for :func:`render`.
+
+    At the terminal's width on a terminal; else (a pipe, a file, captured output) at
+    ``$COLUMNS`` or :data:`LOG_WIDTH`, where rich would otherwise use 80 columns and
+    squeeze the function names out of the table.
+    """
     from rich.console import Console
 
+    console = Console(stderr=stderr)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(stderr=stderr, width=LOG_WIDTH)
+    return console
+
+
+def render(report: Report, console: Console | None = None, *, top: int = 15) -> None:
+    """Print the report with rich: the ``top`` slowest functions, then every other section.
+
+    ``console`` defaults to :func:`report_console` (stdout).
+    """
     if console is None:
-        console = Console()
-        if not console.is_terminal:  # a pipe or file: no width to respect, never fold names
-            console = Console(width=200)
+        console = report_console()
     console.print(f"[bold]{report.title}[/bold]", highlight=False)
     _render_functions(console, report.functions, top)
     if report.resources is not None:
@@ -231,6 +252,10 @@ def render(report: Report, console: Console | None = None, *, top: int = 15) -> 
         _render_telemetry(console, report.telemetry)
 
 
+#: Narrowest the name column of a table gets, however many number columns compete.
+_NAME_MIN_WIDTH = 24
+
+
 def _render_functions(console: Console, functions: list[FunctionSummary], top: int) -> None:
     from rich.table import Table
 
@@ -238,7 +263,7 @@ def _render_functions(console: Console, functions: list[FunctionSummary], top: i
         console.print("No monitored calls were recorded.")
         return
     table = Table(title="Slowest functions (by total time)", title_justify="left")
-    table.add_column("function", overflow="fold")
+    table.add_column("function", overflow="fold", min_width=_NAME_MIN_WIDTH)
     for header in ("calls", "errors", "total", "p50", "p95", "p99", "max", "CPU time"):
         table.add_column(header, justify="right", no_wrap=True)
     for summary in functions[:top]:
@@ -293,7 +318,7 @@ def _render_caches(console: Console, caches: list[CacheSummary]) -> None:
     from rich.table import Table
 
     table = Table(title="Caches", title_justify="left")
-    table.add_column("cache", overflow="fold")
+    table.add_column("cache", overflow="fold", min_width=_NAME_MIN_WIDTH)
     headers = ["hits", "misses", "hit rate", "entries", "evictions", "expirations"]
     show_errors = any(cache.errors for cache in caches)
     if show_errors:
@@ -321,7 +346,7 @@ def _render_imports(console: Console, imports: list[ImportSummary]) -> None:
     from rich.table import Table
 
     table = Table(title="Lazy imports", title_justify="left")
-    table.add_column("module", overflow="fold")
+    table.add_column("module", overflow="fold", min_width=_NAME_MIN_WIDTH)
     table.add_column("import time", justify="right", no_wrap=True)
     for item in imports:
         table.add_row(item.module, format_seconds(item.seconds))

@@ -18,7 +18,7 @@ cache hit rates, import durations, and dropped telemetry if any.
 
 The exit code is the program's (an uncaught exception prints its traceback and exits 1,
 as ``python`` does). A missing script or an unreachable endpoint is one line on stderr
-and a non-zero exit before the program starts.
+and exit code 2 before the program starts.
 """
 
 from __future__ import annotations
@@ -97,17 +97,9 @@ def run_program(args: argparse.Namespace) -> int:
         import_timings=import_timings(),
         handle=handle,
     )
-    from rich.console import Console
-
-    report.render(result, Console(stderr=True))
+    report.render(result, report.report_console(stderr=True))
     if not flushed:
         print("codomyrmex-perf: warning: telemetry did not flush in time", file=sys.stderr)
-    if handle.dropped_spans:
-        print(
-            f"codomyrmex-perf: warning: {handle.dropped_spans} span(s) were not delivered "
-            f"to {handle.destination}",
-            file=sys.stderr,
-        )
     return exit_code
 
 
