@@ -38,7 +38,8 @@ print("painted")
 
 
 def perf_run(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    """``codomyrmex-perf run`` with no OTEL_* variables and no COLUMNS, output captured."""
+    """``codomyrmex-perf run`` with no OTEL_* variables and no COLUMNS (unless given in
+    ``extra_env``), output captured."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -67,10 +68,11 @@ def report_rows(stderr: str) -> list[str]:
     return [line.strip("│┃ ").split("│")[0].strip() for line in stderr.splitlines()]
 
 
+@pytest.mark.parametrize("columns", [None, "40"])
 def test_function_names_appear_whole_when_stderr_is_not_a_terminal(
-    painter: Path, tmp_path: Path
+    painter: Path, tmp_path: Path, columns: str | None
 ) -> None:
-    result = perf_run(tmp_path, str(painter))
+    result = perf_run(tmp_path, str(painter), **({"COLUMNS": columns} if columns else {}))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "painted\n"
     assert "Slowest functions" in result.stderr

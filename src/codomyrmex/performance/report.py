@@ -16,7 +16,6 @@ Only :func:`render` needs rich (the ``cli`` extra); it is imported there.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -213,22 +212,22 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-#: Width of a report written to a pipe or file (no terminal width to fit), unless
-#: ``COLUMNS`` says otherwise: wide enough that function names are never folded.
+#: Width of a report written to a pipe or file (no terminal width to fit): wide enough
+#: that function names are never folded.
 LOG_WIDTH = 200
 
 
 def report_console(*, stderr: bool = False) -> Console:
     """A rich console on stdout (or stderr) for :func:`render`.
 
-    At the terminal's width on a terminal; else (a pipe, a file, captured output) at
-    ``$COLUMNS`` or :data:`LOG_WIDTH`, where rich would otherwise use 80 columns and
-    squeeze the function names out of the table.
+    At the terminal's width on a terminal; else (a pipe, a file, captured output: CI
+    logs) at :data:`LOG_WIDTH` whatever ``$COLUMNS`` says, where rich would otherwise use
+    80 columns and squeeze the function names out of the table.
     """
     from rich.console import Console
 
     console = Console(stderr=stderr)
-    if not console.is_terminal and not os.environ.get("COLUMNS"):
+    if not console.is_terminal:
         console = Console(stderr=stderr, width=LOG_WIDTH)
     return console
 
