@@ -145,6 +145,24 @@ def test_only_a_regression_fails_the_gate(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["exit_status"] == 0
 
 
+def test_processes_0_runs_in_process(tmp_path: Path) -> None:
+    path, out = tmp_path / "bench_pid.py", tmp_path / "out.json"
+    path.write_text(  # workers inherit the environment, so they see the parent's pid
+        "import os\nfrom codomyrmex.performance import BenchmarkSuite\n"
+        "os.environ.setdefault('BENCH_PARENT_PID', str(os.getpid()))\n"
+        "suite = BenchmarkSuite('pid')\n"
+        "@suite.add\ndef where():\n"
+        "    if os.getpid() != int(os.environ['BENCH_PARENT_PID']):\n"
+        "        raise RuntimeError('ran in a worker process')\n"
+    )
+    completed = bench(path, "--processes", "0", "--json", out, *QUICK)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    (result,) = json.loads(out.read_text())["suites"][0]["results"]
+    assert result["error"] is None and result["groups"] == [0] * 8
+    workers = bench(path, "--processes", "1", *QUICK)
+    assert workers.returncode == 1 and "ran in a worker process" in workers.stdout
+
+
 def test_failed_benchmark_exits_1_is_shown_and_written_as_json(tmp_path: Path) -> None:
     path, out = tmp_path / "bench_fail.py", tmp_path / "jf.json"
     path.write_text(
@@ -177,6 +195,8 @@ def test_failed_benchmark_exits_1_is_shown_and_written_as_json(tmp_path: Path) -
         (["bench_ok.py", "--min-effect", "lots"], ["minimum effect"]),
         (["bench_ok.py", "--rounds", "1"], ["--rounds"]),
         (["bench_ok.py", "--bogus"], ["unrecognized arguments: --bogus"]),
+        (["bench_ok.py", "--processes", "-1"], ["--processes"]),
+        (["bench_ok.py", "--against", ".", "--processes", "0"], ["--against", "--processes >= 1"]),
         (["bench_ok.py", "--json", "nodir/out.json"], ["--json", "nodir/out.json", "directory"]),
         (["bench_ok.py", "--json", "sub"], ["--json", "sub", "is a directory"]),
         (

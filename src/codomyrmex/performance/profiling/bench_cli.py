@@ -8,11 +8,12 @@
 
 ``PATH`` is a Python file or a directory searched recursively for ``bench_*.py``; every
 module-level ``BenchmarkSuite`` in them runs. Rounds run in fresh worker processes
-(``--processes``, default 3; ``--in-process`` for quick runs). ``--against DIR``
-interleaves each benchmark with the same benchmark importing the code under ``DIR`` first
-(for example a checkout of the main branch): the comparison that stays trustworthy on a
-noisy machine. Against ``--baseline`` (a file saved earlier) a change within the
-measured noise is reported ``inconclusive``.
+(``--processes``, default 3; ``--in-process`` or ``--processes 0`` for quick runs).
+``--against DIR`` interleaves each benchmark with the same benchmark importing the code
+under ``DIR`` first (for example a checkout of the main branch): the comparison that stays
+trustworthy on a noisy machine; its baseline side always runs in worker processes. Against
+``--baseline`` (a file saved earlier) a change within the measured noise is reported
+``inconclusive``.
 
 Exit status: 0 when nothing regressed, 1 on a regression or a failed benchmark, 2 on bad
 input (missing path, no suites, corrupt baseline, unreachable ``--otlp``, an output path
@@ -65,7 +66,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--rounds", type=int, help="rounds (pairs when interleaved)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds (default 1)")
     parser.add_argument("--min-time", type=float, default=0.01, help="seconds per round")
-    parser.add_argument("--processes", type=int, default=3, help="worker processes (default 3)")
+    parser.add_argument(
+        "--processes", type=int, default=3,
+        help="worker processes (default 3); 0 runs in-process like --in-process",
+    )  # fmt: skip
     parser.add_argument("--in-process", action="store_true", help="no worker processes")
     parser.add_argument("--timer", choices=("wall", "cpu"), default="wall",
                         help="wall clock (default) or process CPU time")  # fmt: skip
@@ -138,6 +142,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     for directory in args.against:
         if not Path(directory).is_dir():
             raise CliError(f"--against: no such directory: {directory}", exit_code=2)
+    if args.against and args.processes == 0:
+        raise CliError("--against runs the baseline in worker processes: --processes >= 1", 2)
     for option, path in (("--json", args.json), ("--save-baseline", args.save_baseline)):
         if path:
             try:
@@ -148,7 +154,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": args.rounds,
         "warmup": args.warmup,
         "min_time": args.min_time,
-        "processes": 0 if args.in_process and not args.against else max(args.processes, 1),
+        "processes": 0 if args.in_process and not args.against else args.processes,
         "baseline_source": args.against,
         "min_effect": min_effect,
         "min_effect_abs": min_effect_abs,
