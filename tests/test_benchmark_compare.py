@@ -48,6 +48,20 @@ def test_interleaved_speedup_is_an_improvement() -> None:
     assert result.comparison.verdict == "improvement"
 
 
+def test_a_raising_interleaved_baseline_is_named_as_such() -> None:
+    def old() -> None:
+        raise RuntimeError("old code broke")
+
+    def new() -> None:
+        raise RuntimeError("new code broke")
+
+    result = run_benchmark(_sleeper(0), baseline=old, **PAIRS)
+    assert result.failed and result.error == "baseline: RuntimeError: old code broke"
+    assert result.comparison is None
+    result = run_benchmark(new, baseline=_sleeper(0), **PAIRS)
+    assert result.error == "RuntimeError: new code broke"
+
+
 def test_interleaved_suites_match_by_name_and_holm_adjusts() -> None:
     old, new = BenchmarkSuite("old"), BenchmarkSuite("new")
     for suite, slow in ((old, 0.002), (new, 0.0045)):

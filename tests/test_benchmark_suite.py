@@ -156,7 +156,7 @@ def test_memory_peak_is_opt_in() -> None:
 
 
 def test_stability_warnings() -> None:
-    samples = iter([0.001] * 3 + [0.01])
+    samples = iter([0.001] * 3 + [0.05])
 
     def uneven() -> None:
         time.sleep(next(samples, 0.001))
@@ -164,6 +164,9 @@ def test_stability_warnings() -> None:
     result = run_benchmark(uneven, rounds=4, loops=1, warmup=0)
     assert any("too few" in w for w in result.warnings)
     assert any("coefficient of variation" in w for w in result.warnings)
+    assert result.outliers[1] >= 1
+    assert any(w.endswith("of 4 samples are outliers (kept)") for w in result.warnings)
+    assert len(result.samples) == 4 and max(result.samples) >= 0.05  # kept, not dropped
 
 
 def _nap(seconds: float) -> Any:
@@ -206,6 +209,28 @@ def test_progress_is_called_after_every_round() -> None:
         lambda: None, baseline=lambda: None, rounds=2, loops=1, progress=lambda *a: calls.append(a)
     )
     assert [(done, total) for _, done, total in calls] == [(1, 2), (2, 2)]  # pairs
+
+
+def test_run_benchmark_return_type_follows_the_target(tmp_path: Path) -> None:
+    from mypy import api
+
+    program = tmp_path / "typed.py"
+    program.write_text(
+        "from codomyrmex.performance import BenchmarkSuite, run_benchmark\n"
+        "suite = BenchmarkSuite('typed')\n"
+        "reveal_type(run_benchmark(suite))\n"
+        "reveal_type(run_benchmark(lambda: None))\n"
+    )
+    stdout, stderr, _ = api.run(
+        ["--strict", "--follow-imports=silent", "--no-error-summary", str(program)]
+    )
+    revealed = [
+        line.split("Revealed type is ")[1] for line in stdout.splitlines() if "Reveal" in line
+    ]
+    assert revealed == [
+        '"codomyrmex.performance.profiling.result.SuiteResult"',
+        '"codomyrmex.performance.profiling.result.BenchmarkResult"',
+    ], stdout + stderr
 
 
 def test_worker_processes_run_module_level_suites() -> None:

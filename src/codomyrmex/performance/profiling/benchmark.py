@@ -42,6 +42,7 @@ baseline-side workers: interleave with another version of the code), ``timer``
 (called as ``progress(name, done, total)`` after each round).
 
 A benchmark that raises is reported with ``error`` set and no samples; the others run.
+When the interleaved baseline side raises, the error starts with ``baseline:``.
 When a tracer can record, the run is exported (see
 :mod:`~codomyrmex.performance.profiling.export`) and flushed before returning.
 """
@@ -55,7 +56,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from codomyrmex.performance.profiling import baseline as baselines
 from codomyrmex.performance.profiling import compare
@@ -65,13 +66,13 @@ from codomyrmex.performance.profiling.result import BenchmarkResult, Comparison,
 from codomyrmex.performance.profiling.runner import (
     TIMERS,
     Benchmark,
-    BenchmarkFailure,
     Collected,
     InProcessSampler,
     Sampler,
     WorkerSampler,
     WorkerUnavailable,
     collect,
+    describe,
 )
 from codomyrmex.performance.profiling.suite import BenchmarkSuite
 
@@ -158,13 +159,33 @@ def _stored_baseline(baseline: Any, suite: str, notes: list[str]) -> SuiteResult
     return None
 
 
+@overload
+def run_benchmark(
+    target: BenchmarkSuite,
+    *,
+    baseline: Any = None,
+    save_baseline: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> SuiteResult: ...
+
+
+@overload
+def run_benchmark(
+    target: Callable[[], Any],
+    *,
+    baseline: Any = None,
+    save_baseline: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> BenchmarkResult: ...
+
+
 def run_benchmark(
     target: BenchmarkSuite | Callable[[], Any],
     *,
     baseline: Any = None,
     save_baseline: str | os.PathLike[str] | None = None,
     **options: Any,
-) -> Any:
+) -> SuiteResult | BenchmarkResult:
     """Run a suite (returns a ``SuiteResult``) or a callable (returns its ``BenchmarkResult``)."""
     opts, criteria = _parse_options(dict(options))
     if save_baseline is not None:
@@ -295,8 +316,7 @@ def _run_one(
             on_round=on_round,
         )
     except Exception as exc:
-        error = str(exc) if isinstance(exc, BenchmarkFailure) else f"{type(exc).__name__}: {exc}"
-        failed = BenchmarkResult(bench.name, [], 0, 0, suite=suite_name, error=error)
+        failed = BenchmarkResult(bench.name, [], 0, 0, suite=suite_name, error=describe(exc))
         failed.warnings.extend(notes)
         return failed, None
     samples = collected.samples[-1]

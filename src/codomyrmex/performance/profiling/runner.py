@@ -34,6 +34,7 @@ __all__ = [
     "WorkerSampler",
     "WorkerUnavailable",
     "collect",
+    "describe",
     "probe",
     "worker_target",
 ]
@@ -69,6 +70,11 @@ class Benchmark:
 
 class BenchmarkFailure(Exception):
     """The benchmark raised (in a worker process: the message is the remote exception)."""
+
+
+def describe(exc: BaseException) -> str:
+    """The error text of a failed benchmark: ``Type: message`` (a failure's own message)."""
+    return str(exc) if isinstance(exc, BenchmarkFailure) else f"{type(exc).__name__}: {exc}"
 
 
 class WorkerUnavailable(Exception):
@@ -303,6 +309,37 @@ def probe() -> float:
     return perf_counter() - start
 
 
+class _BaselineSide:
+    """The baseline's sampler of an interleaved pair: its failures say ``baseline: ...``."""
+
+    def __init__(self, sampler: Sampler) -> None:
+        self._sampler = sampler
+
+    def _failure(self, exc: Exception) -> BenchmarkFailure:
+        return BenchmarkFailure(f"baseline: {describe(exc)}")
+
+    def calibrate(self, min_time: float) -> int:
+        try:
+            return self._sampler.calibrate(min_time)
+        except Exception as exc:
+            raise self._failure(exc) from exc
+
+    def time(self, loops: int) -> tuple[float, float]:
+        try:
+            return self._sampler.time(loops)
+        except Exception as exc:
+            raise self._failure(exc) from exc
+
+    def peak_memory(self) -> int:
+        try:
+            return self._sampler.peak_memory()
+        except Exception as exc:
+            raise self._failure(exc) from exc
+
+    def close(self) -> None:
+        self._sampler.close()
+
+
 @dataclass
 class Collected:
     """Samples of one or two (interleaved) samplers."""
@@ -345,6 +382,8 @@ def collect(
         if count == 0:
             continue
         samplers = make_samplers()
+        if len(samplers) == 2:
+            samplers[0] = _BaselineSide(samplers[0])
         try:
             if not samples:
                 samples = [[] for _ in samplers]
