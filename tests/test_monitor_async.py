@@ -190,8 +190,12 @@ async def test_closing_a_suspended_coroutine_runs_its_cleanup_and_records_once(p
     coroutine.close()
     gate.cancel()
     assert cleaned == [True]
-    assert only_span(spans, "held").end_time is not None
-    assert len(perf.get_metrics("held")) == 1
+    span = only_span(spans, "held")
+    assert span.end_time is not None
+    assert span.status.status_code is StatusCode.UNSET  # GeneratorExit is not an error
+    assert "error.type" not in (span.attributes or {})
+    (metrics,) = perf.get_metrics("held")
+    assert metrics.error is None
 
 
 async def test_error_after_a_thrown_exception_is_caught_inside(perf) -> None:

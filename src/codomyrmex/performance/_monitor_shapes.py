@@ -218,7 +218,7 @@ def coroutine_wrapper(
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
     from asyncio import CancelledError
 
-    not_errors = (CancelledError,)
+    not_errors = (GeneratorExit, CancelledError)
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         run = _Run(site, telemetry, record, not_errors)
