@@ -7,7 +7,7 @@ with no SDK at all, for scale. The driver interleaves short rounds (A B B A ...)
 CPU's speed changes hit every side alike, and compares medians. Goal: down costs less
 than 5 % more than up. Run it alone:
 
-    flock /tmp/codomyrmex-bench.lock python benchmarks/bench_collector_down.py [--protocol grpc]
+    python benchmarks/bench_collector_down.py [--protocol grpc]
 """
 
 from __future__ import annotations

@@ -254,6 +254,20 @@ def test_missing_rich_names_the_cli_extra_and_json_still_works(tmp_path: Path) -
     assert json.loads(result.stdout)["telemetry"]["destination"] == str(tmp_path / "t")
 
 
+def test_run_without_the_instrument_extra_names_it(tmp_path: Path) -> None:
+    script = tmp_path / "app.py"
+    script.write_text("print('ran')\n")
+    code = f"""
+        import sys
+        sys.modules["opentelemetry.instrumentation"] = None  # the instrument extra is missing
+        from codomyrmex.performance.cli import main
+        sys.exit(main(["run", {str(script)!r}]))
+        """
+    env = clean_env(CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path / "t"))
+    line = assert_one_error_line(run_python(code, env=env), 1)
+    assert "pip install 'codomyrmex-performance[instrument]'" in line
+
+
 def test_unexpected_error_is_one_line_unless_traceback_is_asked(tmp_path: Path) -> None:
     code = """
         import sys

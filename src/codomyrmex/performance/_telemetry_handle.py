@@ -124,7 +124,9 @@ def _run_bounded(targets: Sequence[Callable[[], Any]], timeout_millis: int) -> b
 
     worker = threading.Thread(target=work, name="codomyrmex-telemetry-shutdown", daemon=True)
     worker.start()
-    worker.join(max(timeout_millis, 0) / 1000.0)
+    # Keep a little of the budget for the bookkeeping after giving up, so that the whole
+    # call returns within ``timeout_millis``.
+    worker.join(max(timeout_millis - 50, 0) / 1000.0)
     for exc in errors:
         _logger.warning("codomyrmex.performance: telemetry flush/shutdown failed: %r", exc)
     return not worker.is_alive() and not errors

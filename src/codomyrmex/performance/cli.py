@@ -30,6 +30,7 @@ __all__ = [
     "add_otlp_argument",
     "build_parser",
     "main",
+    "otlp_requested",
     "start_telemetry",
 ]
 
@@ -44,8 +45,14 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
 )
 
 #: Modules of the optional ``cli`` extra (rich, and the SDK it pulls in).
-_CLI_EXTRA_MODULES = ("rich", "opentelemetry.sdk", "opentelemetry.exporter", "google.protobuf")
-_CLI_EXTRA_HINT = "pip install 'codomyrmex-performance[cli]'"
+#: Which extra brings a module that a subcommand may miss.
+_EXTRA_OF_MODULE: tuple[tuple[str, str], ...] = (
+    ("rich", "cli"),
+    ("opentelemetry.sdk", "cli"),
+    ("opentelemetry.exporter", "cli"),
+    ("google.protobuf", "cli"),
+    ("opentelemetry.instrumentation", "instrument"),
+)
 
 
 class CliError(Exception):
@@ -97,8 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if show_traceback:
             raise
         missing = getattr(exc, "name", None) or ""
-        if missing.startswith(_CLI_EXTRA_MODULES):
-            return _fail(f"{missing} is not installed; install the cli extra: {_CLI_EXTRA_HINT}")
+        for prefix, extra in _EXTRA_OF_MODULE:
+            if missing.startswith(prefix):
+                return _fail(
+                    f"{missing} is not installed; install the {extra} extra: "
+                    f"pip install 'codomyrmex-performance[{extra}]'"
+                )
         return _fail(str(exc))
     except Exception as exc:
         if show_traceback:
@@ -106,15 +117,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{type(exc).__name__}: {exc} (run with --traceback for details)")
 
 
-def add_otlp_argument(parser: argparse.ArgumentParser) -> None:
-    """Add ``--otlp URL``, the OTLP endpoint option every telemetry-producing command shares."""
+def add_otlp_argument(parser: argparse.ArgumentParser, *, files_by_default: bool = True) -> None:
+    """Add ``--otlp URL``, the OTLP endpoint option every telemetry-producing command shares.
+
+    ``files_by_default``: without an endpoint, the command writes OTLP-JSON files (demo,
+    run) rather than exporting nothing (bench, mcp: see :func:`otlp_requested`).
+    """
+    fallback = (
+        "OTLP-JSON files in the telemetry directory ($CODOMYRMEX_PERF_TELEMETRY_DIR or "
+        "~/.local/state/codomyrmex-performance/telemetry)"
+        if files_by_default
+        else "no export"
+    )
     parser.add_argument(
         "--otlp",
         metavar="URL",
         help="send traces and metrics to this OTLP endpoint (base URL such as "
         "http://localhost:4318; grpc with OTEL_EXPORTER_OTLP_PROTOCOL=grpc). Default: "
-        "$OTEL_EXPORTER_OTLP_ENDPOINT, else OTLP-JSON files in the telemetry directory "
-        "($CODOMYRMEX_PERF_TELEMETRY_DIR or ~/.local/state/codomyrmex-performance/telemetry)",
+        f"the OTEL_EXPORTER_OTLP_*ENDPOINT variables, else {fallback}",
+    )
+
+
+_PER_SIGNAL_ENDPOINTS = (
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+)
+
+
+def otlp_requested(endpoint: str | None) -> bool:
+    """Whether ``--otlp`` or any ``OTEL_EXPORTER_OTLP_*ENDPOINT`` variable asks for export."""
+    return endpoint is not None or any(
+        os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}ENDPOINT")
+        for signal in ("", "TRACES_", "METRICS_")
     )
 
 

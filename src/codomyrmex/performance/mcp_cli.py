@@ -8,8 +8,8 @@
 The tools are those of :mod:`codomyrmex.performance.mcp_tools`. ``performance_run_benchmark``
 runs only files inside ``--bench-dir``; without it every run is refused. Over stdio the
 protocol owns stdout: output of benchmark code goes to stderr. Telemetry (a span per tool
-call, the benchmark runs) is exported when ``--otlp`` or ``OTEL_EXPORTER_OTLP_ENDPOINT``
-is set. Needs the ``mcp`` extra: ``pip install 'codomyrmex-performance[mcp]'``.
+call, the benchmark runs) is exported when ``--otlp`` or an ``OTEL_EXPORTER_OTLP_*ENDPOINT``
+variable is set. Needs the ``mcp`` extra: ``pip install 'codomyrmex-performance[mcp]'``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance.cli import CliError, add_otlp_argument, start_telemetry
+from codomyrmex.performance.cli import (
+    CliError,
+    add_otlp_argument,
+    otlp_requested,
+    start_telemetry,
+)
 
 __all__ = ["build_server", "register", "serve"]
 
@@ -55,7 +60,7 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
-    add_otlp_argument(parser)
+    add_otlp_argument(parser, files_by_default=False)
     parser.set_defaults(handler=serve)
 
 
@@ -91,7 +96,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.transport == "streamable-http":
         _check_can_listen(args.host, args.port)
     handle = None
-    if args.otlp or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+    if otlp_requested(args.otlp):
         handle = start_telemetry("codomyrmex-perf-mcp", args.otlp)
     try:
         if args.transport == "stdio":

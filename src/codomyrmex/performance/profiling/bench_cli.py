@@ -20,20 +20,24 @@ input (missing path, no suites, corrupt baseline, unreachable ``--otlp``, an out
 whose directory does not exist: checked before anything runs) or an output file that
 could not be written, always with one line on stderr. ``--save-baseline`` is written
 only when every benchmark succeeded and none regressed. Telemetry is exported when
-``--otlp`` or ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
+``--otlp`` or an ``OTEL_EXPORTER_OTLP_*ENDPOINT`` variable is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance.cli import CliError, add_otlp_argument, start_telemetry
+from codomyrmex.performance.cli import (
+    CliError,
+    add_otlp_argument,
+    otlp_requested,
+    start_telemetry,
+)
 from codomyrmex.performance.profiling import baseline as baselines
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.profiling.suite import BenchmarkSuite
@@ -62,7 +66,7 @@ def register(subparsers: Any) -> None:
         help="interleave with the code importable from DIR first (repeatable)",
     )  # fmt: skip
     parser.add_argument("--json", metavar="FILE", help="write all results as JSON")
-    add_otlp_argument(parser)
+    add_otlp_argument(parser, files_by_default=False)
     parser.add_argument("--rounds", type=int, help="rounds (pairs when interleaved)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds (default 1)")
     parser.add_argument("--min-time", type=float, default=0.01, help="seconds per round")
@@ -178,11 +182,8 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(str(exc), exit_code=2) from exc
     suites = discover(Path(args.path))
     handle = None
-    if args.otlp or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-        try:
-            handle = start_telemetry("codomyrmex-perf-bench", args.otlp)
-        except CliError as exc:
-            raise CliError(str(exc), exit_code=2) from exc
+    if otlp_requested(args.otlp):
+        handle = start_telemetry("codomyrmex-perf-bench", args.otlp)
     console, errors = Console(), Console(stderr=True, soft_wrap=True)
     if not console.is_terminal:
         console = Console(width=_LOG_WIDTH)  # CI logs: never truncate names or numbers
