@@ -62,7 +62,7 @@ def test_suite_run_returns_one_result_per_benchmark_with_statistics() -> None:
     assert [r.name for r in run.results] == ["sleep", "sum"]
     sleep = run["sleep"]
     assert sleep.rounds == 5 and len(sleep.samples) == 5 and sleep.iterations >= 1
-    assert 0.001 <= sleep.min <= sleep.median <= sleep.max < 0.1
+    assert 0.001 <= sleep.min <= sleep.median <= sleep.max < 1.0  # generous: loaded machines
     assert sleep.ops_per_sec == pytest.approx(1 / sleep.mean)
     assert run["sum"].iterations > 1  # calibrated: a round lasts at least min_time
     assert run["sum"].iterations * run["sum"].min >= 0.001 * 0.5
