@@ -31,6 +31,7 @@ __all__ = [
     "check_endpoint",
     "check_types",
     "choose_exporters",
+    "env_endpoint",
     "metric_readers",
     "resolve_protocol",
     "span_processors",
@@ -131,7 +132,8 @@ def _env_exporters(variable: str) -> list[str] | None:
     return [part.strip().lower() for part in raw.split(",") if part.strip()]
 
 
-def _env_endpoint(signal: str) -> str | None:
+def env_endpoint(signal: str) -> str | None:
+    """``OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT``, else ``OTEL_EXPORTER_OTLP_ENDPOINT``, else None."""
     return os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT") or os.environ.get(
         "OTEL_EXPORTER_OTLP_ENDPOINT"
     )
@@ -150,7 +152,7 @@ def _signal_kinds(signal: str, *, endpoint: str | None, console: bool, defaults:
     variable = f"OTEL_{signal.upper()}_EXPORTER"
     named = _env_exporters(variable)
     if named is None:
-        if _env_endpoint(signal) and "otlp" not in kinds:
+        if env_endpoint(signal) and "otlp" not in kinds:
             kinds.append("otlp")
         elif not kinds:
             kinds.append("file")
@@ -261,7 +263,7 @@ def _otlp_exporter(
             )
 
             exporter = OTLPMetricExporter(**options)
-        return exporter, given or _env_endpoint(signal) or "http://localhost:4317"
+        return exporter, given or env_endpoint(signal) or "http://localhost:4317"
     options["endpoint"] = f"{given}/v1/{signal}" if given is not None else None
     if signal == "traces":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
@@ -275,7 +277,7 @@ def _otlp_exporter(
         )
 
         exporter = HttpMetricExporter(**options)
-    return exporter, given or _env_endpoint(signal) or "http://localhost:4318"
+    return exporter, given or env_endpoint(signal) or "http://localhost:4318"
 
 
 def span_processors(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -44,7 +43,6 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "codomyrmex.performance.runner_cli",
 )
 
-#: Modules of the optional ``cli`` extra (rich, and the SDK it pulls in).
 #: Which extra brings a module that a subcommand may miss.
 _EXTRA_OF_MODULE: tuple[tuple[str, str], ...] = (
     ("rich", "cli"),
@@ -138,18 +136,11 @@ def add_otlp_argument(parser: argparse.ArgumentParser, *, files_by_default: bool
     )
 
 
-_PER_SIGNAL_ENDPOINTS = (
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-)
-
-
 def otlp_requested(endpoint: str | None) -> bool:
     """Whether ``--otlp`` or any ``OTEL_EXPORTER_OTLP_*ENDPOINT`` variable asks for export."""
-    return endpoint is not None or any(
-        os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}ENDPOINT")
-        for signal in ("", "TRACES_", "METRICS_")
-    )
+    from codomyrmex.performance._exporter_choice import SIGNALS, env_endpoint
+
+    return endpoint is not None or any(env_endpoint(signal) for signal in SIGNALS)
 
 
 def start_telemetry(service_name: str, endpoint: str | None) -> TelemetryHandle:
@@ -159,16 +150,13 @@ def start_telemetry(service_name: str, endpoint: str | None) -> TelemetryHandle:
     variables (per signal or shared). A malformed or unreachable URL is bad input: a
     :class:`CliError` with exit code 2, before any work is done.
     """
+    from codomyrmex.performance._exporter_choice import SIGNALS, env_endpoint
     from codomyrmex.performance.telemetry import configure_telemetry
 
     if endpoint is not None:
         _check_reachable(endpoint, from_option=True)
     else:
-        shared = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        urls = {
-            os.environ.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT") or shared
-            for signal in ("TRACES", "METRICS")
-        }
+        urls = {env_endpoint(signal) for signal in SIGNALS}
         for url in sorted(url for url in urls if url):
             _check_reachable(url, from_option=False)
     try:
