@@ -90,7 +90,6 @@ class _Run:
         "cpu",
         "duration",
         "error",
-        "maxrss",
         "not_errors",
         "record",
         "site",

@@ -16,7 +16,6 @@ from codomyrmex.performance._monitor_core import CallSite, Record, cpu_time, per
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from types import TracebackType
-    from typing import Any
 
     from opentelemetry.trace import Span
 
@@ -42,7 +41,7 @@ class TrackedBlock:
         self._site = site
         self._run: shapes._Run | None = None
         self._token: object = None
-        self._start: tuple[float, Any] | None = None
+        self._start: tuple[float, float] | None = None
         self._metrics: PerformanceMetrics | None = None
 
     @property

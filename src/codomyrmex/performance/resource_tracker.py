@@ -37,7 +37,8 @@ into user code; a tracker garbage-collected while running releases its window.
 
 Cost: a ``start()``/``stop()`` pair takes two samples (a few hundred microseconds), and
 sampling at the default 20 Hz uses under 1 % of a core. That suits blocks and jobs; for
-per-call timing of hot functions use ``@monitor``, which reads only ``getrusage``.
+per-call timing of hot functions use ``@monitor``, which reads only clocks and
+``getrusage``.
 
 When a span is recording at ``stop()``, the usage is added to it as attributes
 ``codomyrmex.resource.duration``, ``.cpu_time``, ``.cpu_percent``, ``.peak_rss_mb``,
