@@ -23,7 +23,7 @@ import tracemalloc
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter, process_time
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "Benchmark",
@@ -315,29 +315,27 @@ class _BaselineSide:
     def __init__(self, sampler: Sampler) -> None:
         self._sampler = sampler
 
-    def _failure(self, exc: Exception) -> BenchmarkFailure:
-        return BenchmarkFailure(f"baseline: {describe(exc)}")
-
     def calibrate(self, min_time: float) -> int:
-        try:
-            return self._sampler.calibrate(min_time)
-        except Exception as exc:
-            raise self._failure(exc) from exc
+        return _as_baseline_failure(self._sampler.calibrate, min_time)
 
     def time(self, loops: int) -> tuple[float, float]:
-        try:
-            return self._sampler.time(loops)
-        except Exception as exc:
-            raise self._failure(exc) from exc
+        return _as_baseline_failure(self._sampler.time, loops)
 
     def peak_memory(self) -> int:
-        try:
-            return self._sampler.peak_memory()
-        except Exception as exc:
-            raise self._failure(exc) from exc
+        return _as_baseline_failure(self._sampler.peak_memory)
 
     def close(self) -> None:
         self._sampler.close()
+
+
+_T = TypeVar("_T")
+
+
+def _as_baseline_failure(method: Callable[..., _T], *args: Any) -> _T:
+    try:
+        return method(*args)
+    except Exception as exc:
+        raise BenchmarkFailure(f"baseline: {describe(exc)}") from exc
 
 
 @dataclass
