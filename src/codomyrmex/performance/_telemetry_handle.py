@@ -124,9 +124,10 @@ def _run_bounded(targets: Sequence[Callable[[], Any]], timeout_millis: int) -> b
 
     worker = threading.Thread(target=work, name="codomyrmex-telemetry-shutdown", daemon=True)
     worker.start()
-    # Keep a little of the budget for the bookkeeping after giving up, so that the whole
-    # call returns within ``timeout_millis``.
-    worker.join(max(timeout_millis - 50, 0) / 1000.0)
+    # Keep a little of the budget (50 ms, a tenth of a small one) for the bookkeeping
+    # after giving up, so that the whole call returns within ``timeout_millis``.
+    timeout_millis = max(timeout_millis, 0)
+    worker.join((timeout_millis - min(50, timeout_millis // 10)) / 1000.0)
     for exc in errors:
         _logger.warning("codomyrmex.performance: telemetry flush/shutdown failed: %r", exc)
     return not worker.is_alive() and not errors
