@@ -187,3 +187,24 @@ def test_providers_that_raise_never_break_the_call(providers: dict[str, object])
         pass
     assert perf.get_stats()["count"] == 3
     assert perf.get_stats()["errors"] == 1
+
+
+def test_telemetry_that_cannot_be_set_up_never_breaks_the_call(
+    monkeypatch: pytest.MonkeyPatch, spans
+) -> None:
+    from codomyrmex.performance import telemetry
+
+    def broken_scope(*args: object) -> None:
+        raise RuntimeError("scope unavailable")
+
+    monkeypatch.setattr(telemetry, "scope_telemetry", broken_scope)
+    perf = PerformanceMonitor(tracer_provider=trace.get_tracer_provider())
+
+    @perf.monitor(name="survivor")
+    def survivor(x: int) -> int:
+        return x * 2
+
+    assert survivor(3) == 6
+    assert survivor(4) == 8
+    assert spans.get_finished_spans() == ()
+    assert perf.get_stats()["count"] == 2

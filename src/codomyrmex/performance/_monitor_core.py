@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Histogram, MeterProvider
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
-    from codomyrmex.performance.telemetry import ScopeTelemetry
 
 __all__ = [
     "MAXRSS_TO_MB",
@@ -150,7 +149,7 @@ class TelemetryState:
     bound-method call with no "is it loaded yet" test.
     """
 
-    __slots__ = ("histogram", "meter_provider", "scope", "tracer", "tracer_provider")
+    __slots__ = ("histogram", "meter_provider", "tracer", "tracer_provider")
 
     def __init__(
         self,
@@ -171,19 +170,28 @@ class TelemetryState:
         return self._first_tracer()
 
     def _first_tracer(self) -> Tracer | None:
-        self.resolve()
+        try:
+            self._resolve()
+        except Exception as failure:  # telemetry never raises into the monitored call
+            report_telemetry_error(failure)
+            self.histogram = _NO_HISTOGRAM
+            self.tracer = _no_tracer
+            return None
         return self.tracer()
 
-    def resolve(self) -> ScopeTelemetry:
-        """Import the telemetry module and bind the scope and the histogram (idempotent)."""
+    def _resolve(self) -> None:
+        """Import the telemetry module and bind the scope's tracer and the histogram."""
         from codomyrmex.performance.telemetry import scope_telemetry
 
         _load_opentelemetry()
         scope = scope_telemetry(self.tracer_provider, self.meter_provider)
         self.histogram = scope.duration_histogram(DURATION_METRIC, DURATION_DESCRIPTION)
-        self.scope = scope
         self.tracer = scope.tracer
-        return scope
+
+
+def _no_tracer() -> None:
+    """Tracing off for good: resolving this package's telemetry failed (logged once)."""
+    return None
 
 
 def error_type_name(exc: BaseException) -> str:
