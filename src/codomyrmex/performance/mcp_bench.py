@@ -21,7 +21,6 @@ most 1000) and ``min_time`` (seconds per round, at most 5) keep a call short.
 from __future__ import annotations
 
 import gc
-import math
 import os
 import threading
 from pathlib import Path
@@ -97,27 +96,20 @@ def _load(files: list[Path], shown: str) -> list[Any]:
     return suites
 
 
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _comparison(data: dict[str, Any] | None) -> BenchmarkComparison | None:
     if data is None:
         return None
     return {
         "verdict": data["verdict"],
-        "ratio": _finite(data["ratio"]),
-        "ci_low": _finite(data["ci_low"]),
-        "ci_high": _finite(data["ci_high"]),
-        "p_value": _finite(data["p_value"]),
-        "p_adjusted": _finite(data["p_adjusted"]),
-        "threshold": _finite(data["threshold"]),
+        "ratio": data["ratio"],
+        "ci_low": data["ci_low"],
+        "ci_high": data["ci_high"],
+        "p_value": data["p_value"],
+        "p_adjusted": data["p_adjusted"],
+        "threshold": data["threshold"],
         "mode": str(data["mode"]),
-        "baseline_median": _finite(data["baseline_median"]),
-        "candidate_median": _finite(data["candidate_median"]),
+        "baseline_median": data["baseline_median"],
+        "candidate_median": data["candidate_median"],
     }
 
 
@@ -130,15 +122,15 @@ def _stats(result: Any) -> BenchmarkStats:
         "error": data["error"],
         "rounds": data["rounds"],
         "iterations": data["iterations"],
-        "min": _finite(stats["min"]),
-        "max": _finite(stats["max"]),
-        "mean": _finite(stats["mean"]),
-        "median": _finite(stats["median"]),
-        "stdev": _finite(stats["stdev"]),
-        "iqr": _finite(stats["iqr"]),
-        "p95": _finite(stats["p95"]),
-        "p99": _finite(stats["p99"]),
-        "ops_per_sec": _finite(stats["ops_per_sec"]),
+        "min": stats["min"],
+        "max": stats["max"],
+        "mean": stats["mean"],
+        "median": stats["median"],
+        "stdev": stats["stdev"],
+        "iqr": stats["iqr"],
+        "p95": stats["p95"],
+        "p99": stats["p99"],
+        "ops_per_sec": stats["ops_per_sec"],
         "verdict": None if comparison is None else comparison["verdict"],
         "comparison": comparison,
         "warnings": [str(w) for w in data["warnings"]],
