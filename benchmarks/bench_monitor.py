@@ -31,8 +31,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
-from codomyrmex.performance._monitor_core import cpu_time, peak_rss
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
+from codomyrmex.performance.performance_monitor._core import cpu_time, peak_rss
 from codomyrmex.performance.telemetry import DURATION_BUCKETS
 
 ROUND_SECONDS = 0.01

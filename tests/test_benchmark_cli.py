@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from codomyrmex.performance.profiling import bench_cli
+from codomyrmex.performance.cli import bench as bench_cli
 from codomyrmex.performance.profiling.result import (
     BenchmarkResult,
     Comparison,

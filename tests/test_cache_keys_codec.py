@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from codomyrmex.performance.cache_codec import BadPayload, JsonCodec, SignedPickleCodec
-from codomyrmex.performance.cache_keys import freeze, key_maker, stable_digest
+from codomyrmex.performance.cache_manager._codec import BadPayload, JsonCodec, SignedPickleCodec
+from codomyrmex.performance.cache_manager._keys import freeze, key_maker, stable_digest
 from conftest import run_python
 
 
@@ -71,7 +71,7 @@ def test_stable_digest_is_the_same_in_another_process() -> None:
     here = stable_digest(args, {"k": 1.0}, typed=False)
     result = run_python(
         f"""
-        from codomyrmex.performance.cache_keys import stable_digest
+        from codomyrmex.performance.cache_manager._keys import stable_digest
         print(stable_digest({args!r}, {{"k": 1.0}}, typed=False))
         """,
         env={"PYTHONHASHSEED": "12345"},

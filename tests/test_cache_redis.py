@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from codomyrmex.performance import CacheManager, cached_function
-from codomyrmex.performance.cache_redis import RedisBackend
+from codomyrmex.performance.cache_manager._redis import RedisBackend
 from conftest import MetricsProbe, run_python
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from codomyrmex.performance import CacheManager, cached_function
-from codomyrmex.performance.cache_redis import RedisBackend
+from codomyrmex.performance.cache_manager._redis import RedisBackend
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from conftest import run_python
 from otel_collector import OtelCollector
 
 SCRIPT = Path(sys.executable).with_name("codomyrmex-perf")
-DEMO = "codomyrmex.performance.demo"
+DEMO = "codomyrmex.performance.cli._workload"
 DEMO_SPANS = {
     f"{DEMO}.parse_order",
     f"{DEMO}.load_batch",
@@ -271,7 +271,7 @@ def test_run_without_the_instrument_extra_names_it(tmp_path: Path) -> None:
 def test_unexpected_error_is_one_line_unless_traceback_is_asked(tmp_path: Path) -> None:
     code = """
         import sys
-        import codomyrmex.performance.demo as demo
+        import codomyrmex.performance.cli._workload as demo
         def broken(**kwargs):
             raise ZeroDivisionError("boom")
         demo.run_workload = broken

@@ -13,7 +13,7 @@ from mcp.server.mcpserver import MCPServer
 from opentelemetry.trace import SpanKind, StatusCode
 
 from codomyrmex.performance import CacheManager, PerformanceMonitor
-from codomyrmex.performance.mcp_tools import (
+from codomyrmex.performance.mcp.tools import (
     TOOLS,
     performance_cache_clear,
     performance_cache_stats,
@@ -227,7 +227,7 @@ def test_the_tools_work_without_mcp_installed() -> None:
         """
         import sys
         sys.modules["mcp"] = None  # as if the mcp extra were not installed
-        from codomyrmex.performance.mcp_tools import (
+        from codomyrmex.performance.mcp.tools import (
             performance_check_regression, performance_get_stats, register_tools,
         )
         print(performance_check_regression("b", 2.0, 1.0)["severity"])

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from codomyrmex.performance.mcp_tools import (
+from codomyrmex.performance.mcp.tools import (
     NOISE_SIGMAS,
     performance_check_regression,
     performance_compare_benchmarks,

@@ -331,7 +331,7 @@ def test_log_file_gets_one_json_line_per_call(tmp_path: Path) -> None:
     out = run_json(
         f"""
 import json
-from codomyrmex.performance._monitor_log import LOG_BATCH
+from codomyrmex.performance.performance_monitor._log import LOG_BATCH
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
 
 perf = PerformanceMonitor(log_file={str(log)!r})

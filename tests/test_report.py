@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from codomyrmex.performance import PerformanceMonitor, ResourceTracker, ResourceUsage
-from codomyrmex.performance.report import (
+from codomyrmex.performance.cli.report import (
     CacheSummary,
     FunctionSummary,
     Report,

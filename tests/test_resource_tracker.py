@@ -15,7 +15,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from codomyrmex.performance import ResourceTracker, ResourceUsage
-from codomyrmex.performance._process_sampler import sampler
+from codomyrmex.performance.resource_tracker._sampler import sampler
 from conftest import run_python
 
 MIB = 1024 * 1024

@@ -412,7 +412,7 @@ class _ImportReport:
         if self._scope is None:
             return
         try:
-            from codomyrmex.performance._monitor_core import error_type_name, fail_span
+            from codomyrmex.performance._safe import error_type_name, fail_span
 
             attributes = {MODULE_NAME_ATTRIBUTE: self._name}
             if error is not None:

@@ -16,7 +16,7 @@ import runpy
 import sys
 from typing import Any
 
-from codomyrmex.performance.profiling.runner import Benchmark, InProcessSampler
+from codomyrmex.performance.profiling.rounds import Benchmark, InProcessSampler
 
 
 def _namespace(target: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance._atomic_file import write_text_atomically
+from codomyrmex.performance._shared.files import write_text_atomically
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.telemetry import package_version
 

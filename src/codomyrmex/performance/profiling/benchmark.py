@@ -63,7 +63,7 @@ from codomyrmex.performance.profiling import compare
 from codomyrmex.performance.profiling.baseline import BaselineError
 from codomyrmex.performance.profiling.export import current_commit, export_run
 from codomyrmex.performance.profiling.result import BenchmarkResult, Comparison, SuiteResult
-from codomyrmex.performance.profiling.runner import (
+from codomyrmex.performance.profiling.rounds import (
     TIMERS,
     Benchmark,
     Collected,

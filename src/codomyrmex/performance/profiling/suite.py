@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
-from codomyrmex.performance.profiling.runner import Benchmark
+from codomyrmex.performance.profiling.rounds import Benchmark
 
 __all__ = ["BenchmarkSuite"]
 

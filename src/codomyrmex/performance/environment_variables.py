@@ -1,0 +1,22 @@
+"""The environment variables of codomyrmex-performance (besides the standard ``OTEL_*``).
+
+``CODOMYRMEX_PERF_TELEMETRY_DIR``
+    Where the embedded default writes its OTLP-JSON files (default
+    ``$XDG_STATE_HOME/codomyrmex-performance/telemetry``, ``XDG_STATE_HOME`` defaulting to
+    ``~/.local/state``).
+``CODOMYRMEX_PERF_INSTRUMENT``
+    Functions :class:`~codomyrmex.performance.PerformanceInstrumentor` wraps without code
+    changes: ``pkg.mod:func,pkg.mod:Class.method,pkg.mod:*``.
+``CODOMYRMEX_BENCH_COMMIT``
+    The commit recorded with benchmark runs (else ``GITHUB_SHA``, ``CI_COMMIT_SHA``,
+    ``GIT_COMMIT``, else ``git rev-parse HEAD``).
+"""
+
+from __future__ import annotations
+
+CODOMYRMEX_PERF_TELEMETRY_DIR = "CODOMYRMEX_PERF_TELEMETRY_DIR"
+CODOMYRMEX_PERF_INSTRUMENT = "CODOMYRMEX_PERF_INSTRUMENT"
+CODOMYRMEX_BENCH_COMMIT = "CODOMYRMEX_BENCH_COMMIT"
+
+#: Standard variables read by this package (defined by the XDG and OTel specifications).
+XDG_STATE_HOME = "XDG_STATE_HOME"

@@ -1,0 +1,332 @@
+"""Monitoring wrappers for coroutines, generators and async generators.
+
+They are timed over the real work, not over the creation of the coroutine or generator.
+Every shape is driven step by step (a coroutine through ``_steps``, which does what
+``await`` does), and its span, from the first step to the last, is current only while
+the function itself runs: attached before each step and detached before control goes
+back to the event loop or the consumer, so other code is never parented under it (tasks
+the function creates copy its context, span included). ``cpu_time`` adds up the thread's
+CPU time of the steps, so what other tasks ran while a coroutine was suspended is not
+counted. ``execution_time`` of a coroutine runs from its first step to its last; that of
+a generator or async generator adds up its steps (the consumer's time between steps is
+not the generator's work). ``send``/``throw``/
+``close`` and ``asend``/``athrow``/``aclose`` pass through; ``GeneratorExit`` and
+``asyncio.CancelledError`` end the call without marking it failed.
+"""
+
+from __future__ import annotations
+
+from types import coroutine
+
+from codomyrmex.performance._safe import error_type_name, fail_span, report_telemetry_error
+from codomyrmex.performance.performance_monitor import _core as core
+from codomyrmex.performance.performance_monitor._core import (
+    CallSite,
+    Record,
+    TelemetryState,
+    cpu_time,
+    peak_rss,
+    perf_counter,
+    span_ids,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
+    from typing import Any
+
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span
+
+__all__ = ["async_generator_wrapper", "coroutine_wrapper", "generator_wrapper"]
+
+
+def _start_span(telemetry: TelemetryState, site: CallSite) -> Span | None:
+    tracer = telemetry.tracer()
+    if tracer is None:
+        return None
+    try:
+        return tracer.start_span(site.name, attributes=site.span_attributes)
+    except Exception as failure:
+        report_telemetry_error(failure)
+        return None
+
+
+def _context_of(span: Span | None) -> Context | None:
+    if span is None:
+        return None
+    try:
+        return core._set_span_in_context(span)
+    except Exception as failure:
+        report_telemetry_error(failure)
+        return None
+
+
+def _attach(context: Context | None) -> object:
+    if context is None:
+        return None
+    try:
+        return core._attach(context)
+    except Exception as failure:
+        report_telemetry_error(failure)
+        return None
+
+
+def _detach(token: object) -> None:
+    if token is not None:
+        try:
+            core._detach(token)
+        except Exception as failure:
+            report_telemetry_error(failure)
+
+
+class _Run:
+    """One monitored call: its span, the time and CPU spent in it, and how it ended."""
+
+    __slots__ = (
+        "context",
+        "cpu",
+        "duration",
+        "error",
+        "not_errors",
+        "record",
+        "site",
+        "span",
+        "start",
+        "telemetry",
+    )
+
+    def __init__(
+        self,
+        site: CallSite,
+        telemetry: TelemetryState,
+        record: Callable[[Record], None],
+        not_errors: tuple[type[BaseException], ...],
+    ) -> None:
+        self.site = site
+        self.telemetry = telemetry
+        self.record = record
+        self.not_errors = not_errors
+        self.span = _start_span(telemetry, site)
+        self.context = _context_of(self.span)
+        self.start: float | None = None
+        self.duration = 0.0
+        self.cpu = 0.0
+        self.error: BaseException | None = None
+
+    def add(self, t0: float, c0: float) -> None:
+        """Account one step that started at ``t0`` (wall) and ``c0`` (CPU).
+
+        The CPU clock is read inside the wall-clock reads on both ends, so a step's CPU
+        time never encloses more than its wall time.
+        """
+        c1 = cpu_time()
+        t1 = perf_counter()
+        if self.start is None:
+            self.start = t0
+        self.duration += t1 - t0
+        self.cpu += c1 - c0
+
+    def add_wall(self, t0: float) -> None:
+        """Account the wall time of one step whose CPU time ``_steps`` accounted."""
+        if self.start is None:
+            self.start = t0
+        self.duration += perf_counter() - t0
+
+    def failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, self.not_errors):
+            self.error = exc
+
+    def finish(self) -> None:
+        """Record the histogram point (span current), end the span, append history."""
+        site, span, exc = self.site, self.span, self.error
+        error_type = None if exc is None else error_type_name(exc)
+        attributes = (
+            site.metric_attributes if error_type is None else site.error_attributes(error_type)
+        )
+        token = _attach(self.context)
+        try:
+            self.telemetry.histogram.record(self.duration, attributes)
+        except Exception as failure:
+            report_telemetry_error(failure)
+        _detach(token)
+        trace_id = span_id = None
+        if span is not None:
+            try:
+                if exc is not None and error_type is not None:
+                    fail_span(span, exc, error_type)
+                trace_id, span_id = span_ids(span)
+                span.end()
+            except Exception as failure:
+                report_telemetry_error(failure)
+        start = perf_counter() if self.start is None else self.start
+        self.record(
+            (site.name, start, self.duration, self.cpu, peak_rss(), error_type,
+             trace_id, span_id, site.metadata)
+        )  # fmt: skip
+
+
+@coroutine
+def _steps(awaitable: Coroutine[Any, Any, Any], run: _Run) -> Generator[Any, Any, Any]:
+    """Await ``awaitable`` step by step, adding the CPU time of each step to ``run.cpu``.
+
+    What ``await awaitable`` does (``send``/``throw`` each value or exception the task
+    passes down, ``close`` on ``GeneratorExit``), plus: the run's span is made current
+    for each step only, and the thread's CPU clock is read around each step, so the
+    time other tasks run while this one is suspended is not counted.
+    """
+    context = run.context
+    sent: Any = None
+    thrown: BaseException | None = None
+    while True:
+        token = _attach(context)
+        c0 = cpu_time()
+        try:
+            if thrown is None:
+                item = awaitable.send(sent)
+            else:
+                exc, thrown = thrown, None
+                item = awaitable.throw(exc)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            run.cpu += cpu_time() - c0
+            _detach(token)
+        try:
+            sent = yield item
+        except GeneratorExit:
+            token = _attach(context)
+            c0 = cpu_time()
+            try:
+                awaitable.close()
+            finally:
+                run.cpu += cpu_time() - c0
+                _detach(token)
+            raise
+        except BaseException as exc:
+            sent, thrown = None, exc
+
+
+def coroutine_wrapper(
+    func: Callable[..., Coroutine[Any, Any, Any]],
+    site: CallSite,
+    telemetry: TelemetryState,
+    record: Callable[[Record], None],
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    from asyncio import CancelledError
+
+    not_errors = (GeneratorExit, CancelledError)
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        run = _Run(site, telemetry, record, not_errors)
+        start = run.start = perf_counter()
+        try:
+            return await _steps(func(*args, **kwargs), run)
+        except BaseException as exc:
+            run.failed(exc)
+            raise
+        finally:
+            run.duration = perf_counter() - start
+            run.finish()
+
+    return wrapper
+
+
+def generator_wrapper(
+    func: Callable[..., Generator[Any, Any, Any]],
+    site: CallSite,
+    telemetry: TelemetryState,
+    record: Callable[[Record], None],
+) -> Callable[..., Generator[Any, Any, Any]]:
+    not_errors = (GeneratorExit,)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        run = _Run(site, telemetry, record, not_errors)
+        try:
+            gen = func(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                token = _attach(run.context)
+                t0 = perf_counter()
+                c0 = cpu_time()
+                try:
+                    if thrown is None:
+                        item = gen.send(sent)
+                    else:
+                        exc, thrown = thrown, None
+                        item = gen.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                finally:
+                    run.add(t0, c0)
+                    _detach(token)
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    token = _attach(run.context)
+                    t0 = perf_counter()
+                    c0 = cpu_time()
+                    try:
+                        gen.close()
+                    finally:
+                        run.add(t0, c0)
+                        _detach(token)
+                    raise
+                except BaseException as exc:
+                    sent, thrown = None, exc
+        except BaseException as exc:
+            run.failed(exc)
+            raise
+        finally:
+            run.finish()
+
+    return wrapper
+
+
+def async_generator_wrapper(
+    func: Callable[..., AsyncGenerator[Any, Any]],
+    site: CallSite,
+    telemetry: TelemetryState,
+    record: Callable[[Record], None],
+) -> Callable[..., AsyncGenerator[Any, Any]]:
+    from asyncio import CancelledError
+
+    not_errors = (GeneratorExit, CancelledError)
+
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        run = _Run(site, telemetry, record, not_errors)
+        try:
+            agen = func(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            while True:
+                t0 = perf_counter()
+                try:
+                    if thrown is None:
+                        item = await _steps(agen.asend(sent), run)
+                    else:
+                        exc, thrown = thrown, None
+                        item = await _steps(agen.athrow(exc), run)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    run.add_wall(t0)
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    t0 = perf_counter()
+                    try:
+                        await _steps(agen.aclose(), run)
+                    finally:
+                        run.add_wall(t0)
+                    raise
+                except BaseException as exc:
+                    sent, thrown = None, exc
+        except BaseException as exc:
+            run.failed(exc)
+            raise
+        finally:
+            run.finish()
+
+    return wrapper

@@ -1,0 +1,55 @@
+"""Every span, metric and attribute name this package emits, defined once.
+
+Dashboards, the collector configuration and the tests rely on these names; the table in
+the README lists them. Standard OpenTelemetry semantic-convention names (``code.*``,
+``error.type``, ``gen_ai.*``) are spelled here too, so no module writes a name by hand.
+Importing this module costs nothing: it holds only strings.
+"""
+
+from __future__ import annotations
+
+#: Instrumentation scope of every tracer and meter of this package.
+SCOPE_NAME = "codomyrmex.performance"
+
+# Semantic-convention attributes (code, errors).
+CODE_FUNCTION_NAME = "code.function.name"
+CODE_FILE_PATH = "code.file.path"
+CODE_LINE_NUMBER = "code.line.number"
+ERROR_TYPE = "error.type"
+
+# Monitored calls.
+FUNCTION_DURATION = "codomyrmex.function.duration"
+FUNCTION_DURATION_DESCRIPTION = (
+    "Duration of calls to functions monitored by codomyrmex.performance."
+)
+
+# Caches.
+CACHE_REQUESTS = "codomyrmex.cache.requests"
+CACHE_EVICTIONS = "codomyrmex.cache.evictions"
+CACHE_ENTRIES = "codomyrmex.cache.entries"
+CACHE_NAME = "codomyrmex.cache.name"
+CACHE_RESULT = "codomyrmex.cache.result"
+CACHE_REASON = "codomyrmex.cache.reason"
+
+# Lazy imports: span ``import <module>``.
+IMPORT_SPAN_PREFIX = "import "
+IMPORT_DURATION = "codomyrmex.import.duration"
+IMPORT_DURATION_DESCRIPTION = "Duration of lazy imports made by codomyrmex.performance."
+MODULE_NAME = "codomyrmex.module.name"
+
+# Benchmarks: span ``benchmark <suite>`` with a child per benchmark.
+BENCHMARK_SPAN_PREFIX = "benchmark "
+BENCHMARK_DURATION = "codomyrmex.benchmark.duration"
+BENCHMARK_DURATION_DESCRIPTION = "Per-call duration of benchmark rounds"
+#: Prefix of every benchmark attribute (``codomyrmex.benchmark.name``, ``.suite``, ``.ratio``...).
+BENCHMARK_PREFIX = "codomyrmex.benchmark."
+BENCHMARK_NAME = BENCHMARK_PREFIX + "name"
+BENCHMARK_SUITE = BENCHMARK_PREFIX + "suite"
+
+# ResourceTracker: attributes set on the current span when a tracked block ends.
+RESOURCE_PREFIX = "codomyrmex.resource."
+
+# MCP tool calls (GenAI conventions): span ``execute_tool <tool>``.
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_TOOL_NAME = "gen_ai.tool.name"
+EXECUTE_TOOL = "execute_tool"
