@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from codomyrmex.performance import PerformanceMetrics
+from codomyrmex.performance._shared.quantiles import percentile
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
-from codomyrmex.performance.performance_monitor._history import compute_stats, percentile
+from codomyrmex.performance.performance_monitor._history import compute_stats
 from conftest import run_python
 from monitor_fixtures import perf
 

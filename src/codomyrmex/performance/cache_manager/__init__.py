@@ -61,6 +61,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from codomyrmex.performance._shared.callables import qualified_name
 from codomyrmex.performance.cache_manager import _decorator as cache_wrappers
 from codomyrmex.performance.cache_manager._decorator import read_count
 from codomyrmex.performance.cache_manager._keys import freeze, stable_digest
@@ -73,7 +74,6 @@ from codomyrmex.performance.cache_manager._options import (
     resolve_ttl,
 )
 from codomyrmex.performance.cache_manager._telemetry import live_caches, register
-from codomyrmex.performance.performance_monitor._core import qualified_name
 
 if TYPE_CHECKING:
     from codomyrmex.performance.cache_manager._redis import RedisBackend

@@ -14,6 +14,7 @@ import time
 
 from codomyrmex.performance import semconv
 from codomyrmex.performance._safe import opentelemetry_imported, report_telemetry_error
+from codomyrmex.performance._shared.callables import qualified_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -185,17 +186,6 @@ def _code_location(func: Callable[..., Any]) -> tuple[str | None, int | None]:
     if code is None:
         return None, None
     return code.co_filename, code.co_firstlineno
-
-
-def qualified_name(func: Callable[..., Any]) -> str:
-    """``module.Qualname`` of a function (the span name and ``code.function.name``)."""
-    qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
-    if not isinstance(qualname, str):
-        qualname = type(func).__qualname__
-    module = getattr(func, "__module__", None)
-    if module is None and hasattr(func, "__self__"):  # methods of builtin types
-        module = type(func.__self__).__module__
-    return f"{module}.{qualname}" if isinstance(module, str) and module else qualname
 
 
 class CallSite:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from codomyrmex.performance._shared.files import write_text_atomically
+from codomyrmex.performance._shared.quantiles import percentile
 from codomyrmex.performance.performance_monitor._core import MAXRSS_TO_MB, Record
 
 __all__ = ["EXPORT_FORMATS", "PerformanceMetrics", "compute_stats", "export", "to_metrics"]
@@ -86,18 +87,6 @@ def to_metrics(record: Record, epoch_offset: float) -> PerformanceMetrics:
         trace_id=None if trace_id is None else format(trace_id, "032x"),
         span_id=None if span_id is None else format(span_id, "016x"),
     )
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by linear interpolation between closest ranks.
-
-    The same definition as numpy's default and ``statistics.quantiles(method="inclusive")``.
-    """
-    position = (len(ordered) - 1) * q
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    fraction = position - low
-    return ordered[low] + (ordered[high] - ordered[low]) * fraction
 
 
 def compute_stats(records: Iterable[Record]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codomyrmex.performance.performance_monitor._history import percentile as sorted_quantile
+from codomyrmex.performance._shared.quantiles import percentile as sorted_quantile
 
 __all__ = [
     "Summary",

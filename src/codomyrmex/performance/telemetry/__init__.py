@@ -68,6 +68,7 @@ DURATION_BUCKETS: tuple[float, ...] = (
 
 _SUPPRESS_KEY = getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", "suppress_instrumentation")
 
+
 def package_version() -> str:
     """The version of ``codomyrmex-performance`` (the instrumentation scope's version)."""
     return __version__
