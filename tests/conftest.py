@@ -9,13 +9,7 @@ Behaviour without an SDK, or with ``configure_telemetry``, is tested in subproce
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from opentelemetry import metrics, trace
@@ -25,7 +19,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-pytest_plugins = ["otel_collector"]
+from harness.metrics import MetricsProbe
+
+pytest_plugins = ["harness.otel_collector", "harness.redis_server"]
 
 _SPAN_EXPORTER = InMemorySpanExporter()
 _METRIC_READER = InMemoryMetricReader(
@@ -46,55 +42,6 @@ def _otel_providers() -> Iterator[None]:
     yield
 
 
-@dataclass(frozen=True)
-class MetricPoint:
-    """One data point with the metric it belongs to."""
-
-    name: str
-    unit: str
-    scope: str
-    scope_version: str | None
-    attributes: dict[str, Any]
-    point: Any
-
-
-class MetricsProbe:
-    """Reads what the session's ``InMemoryMetricReader`` collected since the last read."""
-
-    def __init__(self, reader: InMemoryMetricReader) -> None:
-        self.reader = reader
-
-    def collect(self) -> list[MetricPoint]:
-        data = self.reader.get_metrics_data()
-        found: list[MetricPoint] = []
-        if data is None:
-            return found
-        for resource_metrics in data.resource_metrics:
-            for scope_metrics in resource_metrics.scope_metrics:
-                for metric in scope_metrics.metrics:
-                    for point in metric.data.data_points:
-                        found.append(
-                            MetricPoint(
-                                name=metric.name,
-                                unit=metric.unit,
-                                scope=scope_metrics.scope.name,
-                                scope_version=scope_metrics.scope.version,
-                                attributes=dict(point.attributes or {}),
-                                point=point,
-                            )
-                        )
-        return found
-
-    def points(self, name: str, **attributes: Any) -> list[MetricPoint]:
-        """Points of one metric whose attributes include the given ones."""
-        return [
-            p
-            for p in self.collect()
-            if p.name == name
-            and all(p.attributes.get(key) == value for key, value in attributes.items())
-        ]
-
-
 @pytest.fixture
 def spans() -> InMemorySpanExporter:
     """The session's span exporter, emptied for this test."""
@@ -108,18 +55,3 @@ def metric_probe() -> MetricsProbe:
     probe = MetricsProbe(_METRIC_READER)
     probe.collect()
     return probe
-
-
-def run_python(
-    code: str, *, env: Mapping[str, str] | None = None, timeout: float = 120, cwd: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a snippet in a fresh interpreter (no providers set) and capture its output."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        cwd=cwd,
-    )

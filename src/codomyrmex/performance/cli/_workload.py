@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from codomyrmex.performance.cache_manager import cached_function, live_caches
-from codomyrmex.performance.cli import CliError, start_telemetry
+from codomyrmex.performance.cli._session import CliError, start_telemetry
 from codomyrmex.performance.lazy_loader import import_timings, lazy_import
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
 from codomyrmex.performance.resource_tracker import ResourceTracker, ResourceUsage

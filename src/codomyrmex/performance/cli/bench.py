@@ -26,23 +26,22 @@ only when every benchmark succeeded and none regressed. Telemetry is exported wh
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance.cli import (
+from codomyrmex.performance.cli._session import (
     CliError,
     add_otlp_argument,
     otlp_requested,
     start_telemetry,
 )
 from codomyrmex.performance.profiling import baseline as baselines
+from codomyrmex.performance.profiling.discover import DiscoveryError, discover
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.profiling.suite import BenchmarkSuite
 
-__all__ = ["discover", "register"]
+__all__ = ["register"]
 
 _VERDICT_STYLES = {
     "regression": "bold red",
@@ -84,47 +83,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--disable-gc", action="store_true", help="disable GC while timing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
-
-
-def discover(path: Path) -> list[BenchmarkSuite]:
-    """Load ``path`` (a file, or ``bench_*.py`` under a directory) and return its suites."""
-    if not path.exists():
-        raise CliError(f"no such file or directory: {path}", exit_code=2)
-    files = [path] if path.is_file() else sorted(path.rglob("bench_*.py"))
-    if not files:
-        raise CliError(f"no bench_*.py files under {path}", exit_code=2)
-    suites: list[BenchmarkSuite] = []
-    for file in files:
-        suites.extend(_load_suites(file.resolve()))
-    if not suites:
-        raise CliError(f"no BenchmarkSuite found in {path}", exit_code=2)
-    names = [s.name for s in suites]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise CliError(f"duplicate suite names: {', '.join(duplicates)}", exit_code=2)
-    return suites
-
-
-def _load_suites(file: Path) -> list[BenchmarkSuite]:
-    directory = str(file.parent)
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-    module_name = file.stem
-    spec = importlib.util.spec_from_file_location(module_name, file)
-    if spec is None or spec.loader is None:
-        raise CliError(f"cannot load {file}: not a Python file", exit_code=2)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        sys.modules.pop(module_name, None)
-        raise CliError(f"cannot load {file}: {type(exc).__name__}: {exc}", exit_code=2) from exc
-    found: dict[int, BenchmarkSuite] = {}
-    for value in vars(module).values():
-        if isinstance(value, BenchmarkSuite):
-            found.setdefault(id(value), value)
-    return list(found.values())
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,7 +138,10 @@ def run(args: argparse.Namespace) -> int:
             stored = baselines.load(args.baseline)
         except baselines.BaselineError as exc:
             raise CliError(str(exc), exit_code=2) from exc
-    suites = discover(Path(args.path))
+    try:
+        suites = discover(Path(args.path))
+    except DiscoveryError as exc:
+        raise CliError(str(exc), exit_code=2) from exc
     handle = None
     if otlp_requested(args.otlp):
         handle = start_telemetry("codomyrmex-perf-bench", args.otlp)

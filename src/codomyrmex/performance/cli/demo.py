@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from codomyrmex.performance.cli import add_otlp_argument
+from codomyrmex.performance.cli._session import add_otlp_argument
 
 __all__ = ["register"]
 

@@ -20,7 +20,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance.cli import (
+from codomyrmex.performance.cli._session import (
     CliError,
     add_otlp_argument,
     otlp_requested,

@@ -30,7 +30,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance.cli import CliError, add_otlp_argument, start_telemetry
+from codomyrmex.performance.cli._session import CliError, add_otlp_argument, start_telemetry
 
 __all__ = ["register", "run_program"]
 

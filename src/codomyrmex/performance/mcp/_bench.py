@@ -80,15 +80,11 @@ def _bench_files(root: Path, target: Path, shown: str) -> list[Path]:
 
 
 def _load(files: list[Path], shown: str) -> list[Any]:
-    from codomyrmex.performance.cli import CliError
-    from codomyrmex.performance.cli.bench import discover
+    from codomyrmex.performance.profiling.discover import discover
 
     suites = []
     for file in files:
-        try:
-            suites.extend(discover(file))
-        except CliError as exc:
-            raise ValueError(str(exc)) from exc
+        suites.extend(discover(file))
     names = [suite.name for suite in suites]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
