@@ -71,6 +71,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
+from codomyrmex.performance.environment_variables import CODOMYRMEX_PERF_INSTRUMENT
 from codomyrmex.performance.package import _instruments
 from codomyrmex.performance.performance_monitor import PerformanceMonitor, default_monitor
 
@@ -79,7 +80,7 @@ __all__ = ["ENVIRONMENT_VARIABLE", "PerformanceInstrumentor"]
 _logger = logging.getLogger(__name__)
 
 #: The variable listing what to instrument.
-ENVIRONMENT_VARIABLE = "CODOMYRMEX_PERF_INSTRUMENT"
+ENVIRONMENT_VARIABLE = CODOMYRMEX_PERF_INSTRUMENT
 
 
 @dataclass(frozen=True)

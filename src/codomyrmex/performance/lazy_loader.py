@@ -67,6 +67,14 @@ import time
 import types
 from _weakref import ref
 
+from codomyrmex.performance import semconv
+from codomyrmex.performance._safe import (
+    error_type_name,
+    fail_span,
+    opentelemetry_imported,
+    report_telemetry_error,
+)
+
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: deferring imports must itself be cheap
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,9 +84,6 @@ if TYPE_CHECKING:
     from codomyrmex.performance.telemetry import ScopeTelemetry
 
 __all__ = ["LazyLoader", "import_timings", "lazy_import"]
-
-IMPORT_DURATION = "codomyrmex.import.duration"
-MODULE_NAME_ATTRIBUTE = "codomyrmex.module.name"
 
 
 class _HandleState:
@@ -359,13 +364,14 @@ def _install_finder() -> None:
 
 def _scope() -> ScopeTelemetry | None:
     """The package's telemetry scope, or None while OpenTelemetry was never imported."""
-    if "opentelemetry.trace" not in sys.modules and "opentelemetry.metrics" not in sys.modules:
+    if not opentelemetry_imported():
         return None
     try:
         from codomyrmex.performance.telemetry import scope_telemetry
 
         return scope_telemetry()
-    except Exception:
+    except Exception as failure:
+        report_telemetry_error(failure, "lazy import telemetry")
         return None
 
 
@@ -391,13 +397,14 @@ class _ImportReport:
             from opentelemetry import context, trace
 
             span = tracer.start_span(
-                f"import {self._name}",
+                f"{semconv.IMPORT_SPAN_PREFIX}{self._name}",
                 kind=trace.SpanKind.INTERNAL,
-                attributes={MODULE_NAME_ATTRIBUTE: self._name},
+                attributes={semconv.MODULE_NAME: self._name},
             )
             self._token = context.attach(trace.set_span_in_context(span))
             self._span = span
-        except Exception:
+        except Exception as failure:
+            report_telemetry_error(failure, "lazy import telemetry")
             self._span = None
 
     def succeeded(self) -> float:
@@ -412,21 +419,19 @@ class _ImportReport:
         if self._scope is None:
             return
         try:
-            from codomyrmex.performance._safe import error_type_name, fail_span
-
-            attributes = {MODULE_NAME_ATTRIBUTE: self._name}
+            attributes = {semconv.MODULE_NAME: self._name}
             if error is not None:
-                attributes["error.type"] = error_type_name(error)
+                attributes[semconv.ERROR_TYPE] = error_type_name(error)
             span = self._span
             if span is not None:
                 from opentelemetry import context
 
                 context.detach(self._token)
                 if error is not None:
-                    fail_span(span, error, attributes["error.type"])
+                    fail_span(span, error, attributes[semconv.ERROR_TYPE])
                 span.end()
             self._scope.duration_histogram(
-                IMPORT_DURATION, "Duration of imports done through lazy_import"
+                semconv.IMPORT_DURATION, semconv.IMPORT_DURATION_DESCRIPTION
             ).record(elapsed, attributes)
-        except Exception:
-            return
+        except Exception as failure:
+            report_telemetry_error(failure, "lazy import telemetry")

@@ -34,7 +34,7 @@ CACHE_REASON = "codomyrmex.cache.reason"
 # Lazy imports: span ``import <module>``.
 IMPORT_SPAN_PREFIX = "import "
 IMPORT_DURATION = "codomyrmex.import.duration"
-IMPORT_DURATION_DESCRIPTION = "Duration of lazy imports made by codomyrmex.performance."
+IMPORT_DURATION_DESCRIPTION = "Duration of imports done through lazy_import"
 MODULE_NAME = "codomyrmex.module.name"
 
 # Benchmarks: span ``benchmark <suite>`` with a child per benchmark.

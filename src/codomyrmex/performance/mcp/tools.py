@@ -53,6 +53,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from codomyrmex.performance import semconv
 from codomyrmex.performance.mcp._bench import performance_run_benchmark, resolve_bench_dir
 from codomyrmex.performance.mcp._process import (
     performance_cache_clear,
@@ -115,14 +116,14 @@ def _tool_span(tool_name: str) -> Iterator[None]:
     from codomyrmex.performance._safe import error_type_name, fail_span
 
     with tracer.start_as_current_span(
-        f"execute_tool {tool_name}",
+        f"{semconv.EXECUTE_TOOL} {tool_name}",
         kind=SpanKind.INTERNAL,
         record_exception=False,
         set_status_on_exception=False,
     ) as span:
         if span.is_recording():
-            span.set_attribute("gen_ai.operation.name", "execute_tool")
-            span.set_attribute("gen_ai.tool.name", tool_name)
+            span.set_attribute(semconv.GEN_AI_OPERATION_NAME, semconv.EXECUTE_TOOL)
+            span.set_attribute(semconv.GEN_AI_TOOL_NAME, tool_name)
         try:
             yield
         except Exception as exc:

@@ -15,20 +15,21 @@ sample, with only ``codomyrmex.benchmark.name`` and ``codomyrmex.benchmark.suite
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 from collections.abc import Sequence
 from typing import Any
 
+from codomyrmex.performance import semconv
+from codomyrmex.performance._safe import report_telemetry_error
+from codomyrmex.performance.environment_variables import CODOMYRMEX_BENCH_COMMIT
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.telemetry import scope_telemetry
 
 __all__ = ["current_commit", "export_run"]
 
-_logger = logging.getLogger(__name__)
-_PREFIX = "codomyrmex.benchmark."
-_COMMIT_VARIABLES = ("CODOMYRMEX_BENCH_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT")
+_PREFIX = semconv.BENCHMARK_PREFIX
+_COMMIT_VARIABLES = (CODOMYRMEX_BENCH_COMMIT, "GITHUB_SHA", "CI_COMMIT_SHA", "GIT_COMMIT")
 
 
 def current_commit() -> str | None:
@@ -89,8 +90,8 @@ def export_run(
     """Record spans and histogram points of ``run``; ``windows`` are (start, end) ns per result."""
     try:
         _export(run, windows, started, ended)
-    except Exception:  # telemetry never breaks a benchmark run
-        _logger.warning("codomyrmex.performance: benchmark export failed", exc_info=True)
+    except Exception as failure:  # telemetry never breaks a benchmark run
+        report_telemetry_error(failure, "benchmark export")
 
 
 def _export(run: SuiteResult, windows: Sequence[tuple[int, int]], started: int, ended: int) -> None:
@@ -98,15 +99,15 @@ def _export(run: SuiteResult, windows: Sequence[tuple[int, int]], started: int, 
 
     telemetry = scope_telemetry()
     histogram = telemetry.duration_histogram(
-        "codomyrmex.benchmark.duration", "Per-call duration of benchmark rounds"
+        semconv.BENCHMARK_DURATION, semconv.BENCHMARK_DURATION_DESCRIPTION
     )
     for result in run.results:
-        labels = {_PREFIX + "name": result.name, _PREFIX + "suite": run.name}
+        labels = {semconv.BENCHMARK_NAME: result.name, semconv.BENCHMARK_SUITE: run.name}
         for sample in result.samples:
             histogram.record(sample, labels)
     tracer = telemetry.tracer()
     if tracer is not None:
-        root = tracer.start_span(f"benchmark {run.name}", start_time=started)
+        root = tracer.start_span(f"{semconv.BENCHMARK_SPAN_PREFIX}{run.name}", start_time=started)
         if root.is_recording():
             root.set_attributes(
                 {
@@ -121,12 +122,14 @@ def _export(run: SuiteResult, windows: Sequence[tuple[int, int]], started: int, 
         parent = trace.set_span_in_context(root)
         for result, (start, end) in zip(run.results, windows, strict=False):
             child = tracer.start_span(
-                f"benchmark {run.name}.{result.name}", context=parent, start_time=start
+                f"{semconv.BENCHMARK_SPAN_PREFIX}{run.name}.{result.name}",
+                context=parent,
+                start_time=start,
             )
             if child.is_recording():
                 child.set_attributes(_attributes(result, run))
                 if result.error is not None:
-                    child.set_attribute("error.type", result.error.split(":", 1)[0])
+                    child.set_attribute(semconv.ERROR_TYPE, result.error.split(":", 1)[0])
                     child.set_status(trace.Status(trace.StatusCode.ERROR, result.error))
             child.end(end_time=end)
         if run.failures:
@@ -144,5 +147,5 @@ def _flush() -> None:
         if flush is not None:
             try:
                 flush(timeout_millis=10_000)
-            except Exception:
-                _logger.warning("codomyrmex.performance: flush failed", exc_info=True)
+            except Exception as failure:
+                report_telemetry_error(failure, "benchmark telemetry flush")

@@ -34,6 +34,11 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 
 from codomyrmex.performance._safe import report_telemetry_error
+from codomyrmex.performance.environment_variables import (
+    CODOMYRMEX_PERF_TELEMETRY_DIR,
+    XDG_STATE_HOME,
+)
+from codomyrmex.performance.semconv import SCOPE_NAME
 from codomyrmex.performance.telemetry._handle import SpanCounter, TelemetryHandle, TelemetryStats
 from codomyrmex.performance.version import __version__
 
@@ -56,7 +61,6 @@ __all__ = [
 
 _logger = logging.getLogger(__name__)
 
-SCOPE_NAME = "codomyrmex.performance"
 
 #: Explicit bucket boundaries (seconds) for every duration histogram of this package:
 #: from 5 µs (a cached call) to a minute (a benchmark round or a slow import).
@@ -195,10 +199,10 @@ def telemetry_dir() -> Path:
     ``$CODOMYRMEX_PERF_TELEMETRY_DIR`` if set, else
     ``$XDG_STATE_HOME/codomyrmex-performance/telemetry`` (``~/.local/state/...``).
     """
-    explicit = os.environ.get("CODOMYRMEX_PERF_TELEMETRY_DIR")
+    explicit = os.environ.get(CODOMYRMEX_PERF_TELEMETRY_DIR)
     if explicit:
         return Path(explicit).expanduser()
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    state = os.environ.get(XDG_STATE_HOME) or str(Path.home() / ".local" / "state")
     return Path(state) / "codomyrmex-performance" / "telemetry"
 
 
