@@ -5,6 +5,10 @@ SDK ``TracerProvider`` writing to an ``InMemorySpanExporter`` and an SDK ``Meter
 read by an ``InMemoryMetricReader`` with delta temporality for counters and histograms:
 each test clears the spans and drains the metrics first, then sees only its own data.
 Behaviour without an SDK, or with ``configure_telemetry``, is tested in subprocesses.
+
+Fixtures for every folder: ``spans`` (the exporter, cleared), ``metric_probe`` (the reader,
+drained), ``perf`` (a fresh ``PerformanceMonitor``) and, through the harness plugins,
+``otel_collector``, ``private_otel_collector`` and ``redis_server``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from codomyrmex.performance.performance_monitor import PerformanceMonitor
 from harness.metrics import MetricsProbe
 
 pytest_plugins = ["harness.otel_collector", "harness.redis_server"]
@@ -55,3 +60,9 @@ def metric_probe() -> MetricsProbe:
     probe = MetricsProbe(_METRIC_READER)
     probe.collect()
     return probe
+
+
+@pytest.fixture
+def perf() -> PerformanceMonitor:
+    """A fresh monitor on the session's global SDK providers."""
+    return PerformanceMonitor()

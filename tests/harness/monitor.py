@@ -1,4 +1,4 @@
-"""Helpers shared by the ``test_monitor_*`` modules."""
+"""Assertions on monitored calls: their span, code attributes and duration points."""
 
 from __future__ import annotations
 
@@ -8,17 +8,10 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 
-from codomyrmex.performance.performance_monitor import PerformanceMonitor
 from codomyrmex.performance.telemetry import DURATION_BUCKETS
 from harness.metrics import MetricPoint, MetricsProbe
 
 DURATION = "codomyrmex.function.duration"
-
-
-@pytest.fixture
-def perf() -> PerformanceMonitor:
-    """A fresh monitor on the session's global SDK providers."""
-    return PerformanceMonitor()
 
 
 def only_span(spans: Any, name: str) -> ReadableSpan:

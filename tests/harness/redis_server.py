@@ -1,8 +1,8 @@
 """A real ``redis-server`` for tests, on a free loopback port in a temporary directory.
 
-Use the ``redis_server`` fixture (``pytest_plugins = ["redis_server"]`` in a test module);
-it gives a :class:`RedisServer` that can be killed and restarted on the same port in the
-middle of a test. Persistence is off (``--save '' --appendonly no``), so a restart is empty.
+Use the ``redis_server`` fixture (a plugin loaded by ``tests/conftest.py``); it gives a
+:class:`RedisServer` that can be killed and restarted on the same port in the middle of a
+test. Persistence is off (``--save '' --appendonly no``), so a restart is empty.
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from harness.mcp import (
     QUICK,
     StdioClient,
     dead_pid,
-    make_bench_tree,
     stdio_session,
 )
 
@@ -30,17 +28,6 @@ TOOL_NAMES = {
     "performance_resource_snapshot",
     "performance_run_benchmark",
 }
-
-
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_bench_tree(tmp_path_factory.mktemp("mcp")).parent
-
-
-@pytest.fixture(scope="module")
-def client(tree: Path) -> Iterator[StdioClient]:
-    with stdio_session(["mcp", "--bench-dir", str(tree / "bench")], cwd=tree) as session:
-        yield session
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
-from harness.monitor import assert_duration_point, duration_points, only_span, perf
-
-__all__ = ["perf"]
+from harness.monitor import assert_duration_point, duration_points, only_span
 
 
 async def test_timed_over_the_await_not_the_creation(perf, spans, metric_probe) -> None:

@@ -11,9 +11,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
-from harness.monitor import assert_duration_point, duration_points, only_span, perf
-
-__all__ = ["perf"]
+from harness.monitor import assert_duration_point, duration_points, only_span
 
 
 async def test_timed_over_steps_and_span_not_current_outside(perf, spans, metric_probe) -> None:

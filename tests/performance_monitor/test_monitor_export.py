@@ -10,9 +10,6 @@ from pathlib import Path
 import pytest
 
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
-from harness.monitor import perf
-
-__all__ = ["perf"]
 
 
 @pytest.fixture

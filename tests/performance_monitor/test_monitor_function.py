@@ -16,10 +16,7 @@ from harness.monitor import (
     assert_duration_point,
     duration_points,
     only_span,
-    perf,
 )
-
-__all__ = ["perf"]
 
 QUALIFIED = f"{__name__}.add"
 

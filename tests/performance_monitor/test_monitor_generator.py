@@ -11,9 +11,7 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
-from harness.monitor import assert_duration_point, duration_points, only_span, perf
-
-__all__ = ["perf"]
+from harness.monitor import assert_duration_point, duration_points, only_span
 
 
 def test_nothing_runs_or_is_recorded_before_first_next(perf, spans) -> None:

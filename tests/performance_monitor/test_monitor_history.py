@@ -18,10 +18,7 @@ from codomyrmex.performance import PerformanceMetrics
 from codomyrmex.performance._shared.quantiles import percentile
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
 from codomyrmex.performance.performance_monitor._history import compute_stats
-from harness.monitor import perf
 from harness.subprocesses import run_python
-
-__all__ = ["perf"]
 
 
 def test_history_is_bounded_and_drops_the_oldest() -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import inspect
 
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
-from harness.monitor import only_span, perf
-
-__all__ = ["perf"]
+from harness.monitor import only_span
 
 
 def make_class(perf: PerformanceMonitor) -> type:

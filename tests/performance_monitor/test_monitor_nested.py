@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
-from harness.monitor import only_span, perf
-
-__all__ = ["perf"]
+from harness.monitor import only_span
 
 
 def make_counter(perf: PerformanceMonitor) -> Callable[[], int]:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import inspect
 
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
-from harness.monitor import perf
-
-__all__ = ["perf"]
 
 
 def make_class(perf: PerformanceMonitor) -> type:

@@ -14,9 +14,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
-from harness.monitor import perf
-
-__all__ = ["perf"]
 
 
 def test_explicit_providers_receive_the_telemetry(spans, metric_probe) -> None:

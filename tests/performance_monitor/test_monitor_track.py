@@ -9,9 +9,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from harness.monitor import assert_duration_point, only_span, perf
-
-__all__ = ["perf"]
+from harness.monitor import assert_duration_point, only_span
 
 
 def test_with_block(perf, spans, metric_probe) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.monitor import only_span, perf
-
-__all__ = ["perf"]
+from harness.monitor import only_span
 
 
 def scale(values: list[int], *, factor: int) -> list[int]:
