@@ -12,7 +12,7 @@ from rich.console import Console
 
 from codomyrmex.performance import PerformanceMonitor, ResourceTracker, ResourceUsage
 from codomyrmex.performance.cli.report import (
-    CacheSummary,
+    CacheRow,
     FunctionSummary,
     Report,
     TelemetrySummary,
@@ -119,7 +119,7 @@ def test_caches_imports_and_telemetry(tmp_path: Path) -> None:
         import_timings={"sqlite3": 0.004, "statistics": 0.012},
         handle=handle,  # type: ignore[arg-type]
     )
-    assert report.caches[0] == CacheSummary("prices", 3, 1, 0.75, 4, 8, 2, 0, 0)
+    assert report.caches[0] == CacheRow("prices", 3, 1, 0.75, 4, 8, 2, 0, 0)
     assert report.caches[1].errors == 2 and report.caches[1].max_size is None
     assert [(i.module, i.seconds) for i in report.imports] == [
         ("statistics", 0.012),

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from codomyrmex.performance.telemetry import TelemetryHandle
 
 __all__ = [
-    "CacheSummary",
+    "CacheRow",
     "FunctionSummary",
     "ImportSummary",
     "Report",
@@ -70,7 +70,7 @@ class FunctionSummary:
 
 
 @dataclass(frozen=True)
-class CacheSummary:
+class CacheRow:
     """Lookups and entries of one cache."""
 
     name: str
@@ -111,7 +111,7 @@ class Report:
     title: str
     functions: list[FunctionSummary] = field(default_factory=list)
     resources: ResourceUsage | None = None
-    caches: list[CacheSummary] = field(default_factory=list)
+    caches: list[CacheRow] = field(default_factory=list)
     imports: list[ImportSummary] = field(default_factory=list)
     telemetry: TelemetrySummary | None = None
 
@@ -169,9 +169,9 @@ def _function_summaries(monitor: _Monitor) -> list[FunctionSummary]:
     return sorted(summaries, key=lambda summary: summary.total, reverse=True)
 
 
-def _cache_summary(cache: _Cache) -> CacheSummary:
+def _cache_summary(cache: _Cache) -> CacheRow:
     stats = cache.stats()
-    return CacheSummary(
+    return CacheRow(
         name=str(cache.name),
         hits=stats.hits,
         misses=stats.misses,
@@ -313,7 +313,7 @@ def _render_resources(console: Console, usage: ResourceUsage) -> None:
     console.print(table)
 
 
-def _render_caches(console: Console, caches: list[CacheSummary]) -> None:
+def _render_caches(console: Console, caches: list[CacheRow]) -> None:
     from rich.table import Table
 
     table = Table(title="Caches", title_justify="left")

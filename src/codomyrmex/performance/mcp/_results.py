@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from typing_extensions import TypedDict  # pydantic needs it for TypedDicts on Python < 3.12
 
+from codomyrmex.performance.profiling.result import Verdict
+
 __all__ = [
     "BenchmarkComparison",
     "BenchmarkRunReport",
@@ -29,11 +31,9 @@ __all__ = [
     "Severity",
     "StatsReport",
     "SuiteReport",
-    "Verdict",
 ]
 
 Severity = Literal["info", "warning", "critical"]
-Verdict = Literal["regression", "improvement", "no_change", "inconclusive"]
 
 
 class RegressionCheck(TypedDict):

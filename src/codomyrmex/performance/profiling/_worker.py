@@ -16,7 +16,7 @@ import runpy
 import sys
 from typing import Any
 
-from codomyrmex.performance.profiling.rounds import Benchmark, InProcessSampler
+from codomyrmex.performance.profiling.rounds import Benchmark, InProcessRounds
 
 
 def _namespace(target: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def main() -> None:
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    sampler: InProcessSampler | None = None
+    sampler: InProcessRounds | None = None
     for line in sys.stdin:
         command = json.loads(line)
         op = command["op"]
@@ -66,7 +66,7 @@ def main() -> None:
             if op == "load":
                 target = command["target"]
                 sys.path[:0] = [p for p in target.get("sys_path", []) if p not in sys.path]
-                sampler = InProcessSampler(
+                sampler = InProcessRounds(
                     resolve(target), disable_gc=command["disable_gc"], timer=command["timer"]
                 )
                 _reply(channel, {"ok": True})

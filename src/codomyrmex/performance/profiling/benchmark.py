@@ -67,9 +67,9 @@ from codomyrmex.performance.profiling.rounds import (
     TIMERS,
     Benchmark,
     Collected,
-    InProcessSampler,
-    Sampler,
-    WorkerSampler,
+    InProcessRounds,
+    RoundSource,
+    WorkerRounds,
     WorkerUnavailable,
     collect,
     describe,
@@ -253,26 +253,26 @@ def run_benchmark(
 
 def _samplers(
     bench: Benchmark, partner: Benchmark | None, opts: _Options, notes: list[str]
-) -> Callable[[], list[Sampler]]:
-    def in_process() -> list[Sampler]:
+) -> Callable[[], list[RoundSource]]:
+    def in_process() -> list[RoundSource]:
         sides = [partner, bench] if partner is not None else [bench]
-        return [InProcessSampler(b, disable_gc=opts.disable_gc, timer=opts.timer) for b in sides]
+        return [InProcessRounds(b, disable_gc=opts.disable_gc, timer=opts.timer) for b in sides]
 
-    def workers() -> list[Sampler]:
-        made: list[Sampler] = []
+    def workers() -> list[RoundSource]:
+        made: list[RoundSource] = []
         try:
             if partner is not None:
-                made.append(WorkerSampler(partner, disable_gc=opts.disable_gc, timer=opts.timer))
+                made.append(WorkerRounds(partner, disable_gc=opts.disable_gc, timer=opts.timer))
             elif opts.baseline_source:
                 made.append(
-                    WorkerSampler(
+                    WorkerRounds(
                         bench,
                         disable_gc=opts.disable_gc,
                         timer=opts.timer,
                         extra_path=opts.baseline_source,
                     )
                 )
-            made.append(WorkerSampler(bench, disable_gc=opts.disable_gc, timer=opts.timer))
+            made.append(WorkerRounds(bench, disable_gc=opts.disable_gc, timer=opts.timer))
         except WorkerUnavailable as exc:
             for sampler in made:
                 sampler.close()

@@ -2,9 +2,9 @@
 
 A *sampler* times one benchmark: ``calibrate(min_time)`` finds how many calls make a
 timed value last at least ``min_time``; ``time(loops)`` runs one round and returns
-seconds per call. :class:`InProcessSampler` runs in this interpreter (async benchmarks on
+seconds per call. :class:`InProcessRounds` runs in this interpreter (async benchmarks on
 one event loop kept for all rounds, so loop start-up is never timed; the clock is read
-inside the coroutine); :class:`WorkerSampler` drives the same sampler in a fresh
+inside the coroutine); :class:`WorkerRounds` drives the same sampler in a fresh
 subprocess. :func:`collect` runs rounds of one sampler, or of two in ABBA order
 (interleaved A/B): both sides then see the same machine conditions.
 """
@@ -29,9 +29,9 @@ __all__ = [
     "Benchmark",
     "BenchmarkFailure",
     "Collected",
-    "InProcessSampler",
-    "Sampler",
-    "WorkerSampler",
+    "InProcessRounds",
+    "RoundSource",
+    "WorkerRounds",
     "WorkerUnavailable",
     "collect",
     "describe",
@@ -81,7 +81,7 @@ class WorkerUnavailable(Exception):
     """The benchmark cannot be located from a fresh interpreter (e.g. a local function)."""
 
 
-class Sampler(Protocol):
+class RoundSource(Protocol):
     def calibrate(self, min_time: float) -> int: ...
     def time(self, loops: int) -> tuple[float, float]: ...
     def peak_memory(self) -> int: ...
@@ -95,7 +95,7 @@ def _next_loops(loops: int, elapsed: float, min_time: float) -> int:
     return min(max(wanted, loops * 2), loops * 100, MAX_LOOPS)
 
 
-class InProcessSampler:
+class InProcessRounds:
     """Times a benchmark in this interpreter."""
 
     def __init__(self, bench: Benchmark, *, disable_gc: bool = False, timer: str = "wall") -> None:
@@ -224,7 +224,7 @@ def worker_target(bench: Benchmark, extra_path: Sequence[str] = ()) -> dict[str,
 _WORKER_CODE = "from codomyrmex.performance.profiling._worker import main; main()"
 
 
-class WorkerSampler:
+class WorkerRounds:
     """Times a benchmark in a fresh Python subprocess, one round per request."""
 
     def __init__(
@@ -312,7 +312,7 @@ def probe() -> float:
 class _BaselineSide:
     """The baseline's sampler of an interleaved pair: its failures say ``baseline: ...``."""
 
-    def __init__(self, sampler: Sampler) -> None:
+    def __init__(self, sampler: RoundSource) -> None:
         self._sampler = sampler
 
     def calibrate(self, min_time: float) -> int:
@@ -351,7 +351,7 @@ class Collected:
 
 
 def collect(
-    make_samplers: Callable[[], list[Sampler]],
+    make_samplers: Callable[[], list[RoundSource]],
     *,
     rounds: int,
     warmup: int,

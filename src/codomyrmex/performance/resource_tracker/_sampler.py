@@ -80,7 +80,7 @@ class Window:
             self.exact = True
 
 
-class Sampler:
+class ProcessSampler:
     """The process-wide sampler: one daemon thread shared by every active tracker."""
 
     def __init__(self) -> None:
@@ -235,6 +235,6 @@ def process_cpu_times() -> tuple[float, float]:
     return usage.ru_utime, usage.ru_stime
 
 
-sampler = Sampler()
+sampler = ProcessSampler()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=sampler.after_fork)
