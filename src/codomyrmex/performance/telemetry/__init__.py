@@ -131,11 +131,6 @@ class ScopeTelemetry:
         self._tracer = tracer
         self._resolved_provider = provider
 
-    def api_tracer(self) -> Tracer:
-        """A tracer that always works (a proxy or no-op one when tracing is off)."""
-        provider = self._tracer_provider or trace.get_tracer_provider()
-        return provider.get_tracer(SCOPE_NAME, package_version())
-
     @property
     def meter(self) -> Meter:
         """The scope's meter (an API proxy that follows a meter provider set later)."""
