@@ -48,10 +48,19 @@ class MetricsProbe:
         return found
 
     def points(self, name: str, **attributes: Any) -> list[MetricPoint]:
-        """Points of one metric whose attributes include the given ones."""
-        return [
-            p
-            for p in self.collect()
-            if p.name == name
-            and all(p.attributes.get(key) == value for key, value in attributes.items())
-        ]
+        """Points of one metric whose attributes include the given ones (a new reading)."""
+        return select(self.collect(), name, **attributes)
+
+
+def select(points: list[MetricPoint], name: str, **attributes: Any) -> list[MetricPoint]:
+    """The points of one metric whose attributes include the given ones.
+
+    To look at several metrics of one reading: ``collected = probe.collect()``, then
+    ``select(collected, ...)`` for each (every ``probe.points`` call is a new reading).
+    """
+    return [
+        p
+        for p in points
+        if p.name == name
+        and all(p.attributes.get(key) == value for key, value in attributes.items())
+    ]
