@@ -55,15 +55,18 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, overload
 
+from codomyrmex.performance.profiling import _checks, compare
 from codomyrmex.performance.profiling import baseline as baselines
-from codomyrmex.performance.profiling import compare
 from codomyrmex.performance.profiling.baseline import BaselineError
 from codomyrmex.performance.profiling.export import current_commit, export_run
 from codomyrmex.performance.profiling.result import BenchmarkResult, Comparison, SuiteResult
 from codomyrmex.performance.profiling.rounds import (
+    MAX_LOOPS,
+    MAX_PROCESSES,
+    MAX_ROUNDS,
     TIMERS,
     Benchmark,
     Collected,
@@ -100,36 +103,61 @@ class _Options:
     progress: Callable[[str, int, int], None] | None = None
 
 
+#: Upper bounds of options (with ``rounds.MAX_*``): beyond them a run would not end in practice.
+MAX_WARMUP = 1_000
+MAX_MIN_TIME = 60.0
+MAX_RESAMPLES = 100_000
+
+
 def _parse_options(options: dict[str, Any]) -> tuple[_Options, compare.Criteria]:
     criteria_keys = {"min_effect", "min_effect_abs", "alpha", "noise_floor", "resamples", "seed"}
     unknown = set(options) - criteria_keys - set(_Options.__dataclass_fields__)
     if unknown:
         raise TypeError(f"run_benchmark() got unexpected option(s): {', '.join(sorted(unknown))}")
     criteria = compare.Criteria(
-        min_effect=compare.parse_effect(options.pop("min_effect", 0.05)),
-        min_effect_abs=compare.parse_duration(options.pop("min_effect_abs", 0.0)),
-        alpha=float(options.pop("alpha", 0.05)),
-        noise_floor=float(options.pop("noise_floor", 1.0)),
-        resamples=int(options.pop("resamples", 2000)),
-        seed=int(options.pop("seed", 0)),
+        min_effect=_parsed("min_effect", compare.parse_effect, options.pop("min_effect", 0.05)),
+        min_effect_abs=_parsed(
+            "min_effect_abs", compare.parse_duration, options.pop("min_effect_abs", 0.0)
+        ),
+        alpha=_checks.number(options.pop("alpha", 0.05), "alpha", 0, 1, above_low=True),
+        noise_floor=_checks.number(options.pop("noise_floor", 1.0), "noise_floor", 1, 100),
+        resamples=_checks.integer(options.pop("resamples", 2000), "resamples", 1, MAX_RESAMPLES),
+        seed=_checks.integer(options.pop("seed", 0), "seed", -(2**63), 2**63),
     )
+    if criteria.alpha >= 1:
+        raise _checks.OptionError("alpha", f"must be < 1, got {criteria.alpha!r}")
     source = options.get("baseline_source", ())
     if isinstance(source, (str, os.PathLike)):
         source = [source]
     options["baseline_source"] = tuple(os.path.abspath(os.fspath(p)) for p in source)
     parsed = _Options(**options)
-    for key in ("warmup", "processes"):
-        if getattr(parsed, key) < 0:
-            raise ValueError(f"{key} must be >= 0")
-    if parsed.rounds is not None and parsed.rounds < 2:
-        raise ValueError("rounds must be >= 2")
-    if parsed.min_time <= 0 or (parsed.loops is not None and parsed.loops < 1):
-        raise ValueError("min_time must be > 0 and loops >= 1")
+    if parsed.rounds is not None:
+        _checks.integer(parsed.rounds, "rounds", 2, MAX_ROUNDS)
+    _checks.integer(parsed.warmup, "warmup", 0, MAX_WARMUP)
+    _checks.integer(parsed.processes, "processes", 0, MAX_PROCESSES)
+    if parsed.loops is not None:
+        _checks.integer(parsed.loops, "loops", 1, MAX_LOOPS)
+    _checks.number(parsed.min_time, "min_time", 0, MAX_MIN_TIME, above_low=True)
+    _checks.flag(parsed.disable_gc, "disable_gc")
+    _checks.flag(parsed.memory, "memory")
+    if parsed.progress is not None and not callable(parsed.progress):
+        raise TypeError(f"progress must be callable, not {type(parsed.progress).__name__}")
     if parsed.timer not in TIMERS:
-        raise ValueError(f"timer must be one of {', '.join(TIMERS)}, got {parsed.timer!r}")
+        raise _checks.OptionError(
+            "timer", f"must be one of {', '.join(TIMERS)}, got {parsed.timer!r}"
+        )
     if parsed.baseline_source and not parsed.processes:
         parsed = _Options(**{**parsed.__dict__, "processes": 1})
     return parsed, criteria
+
+
+def _parsed(option: str, parse: Callable[[Any], float], value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError(f"{option} must be a number or a string, not {type(value).__name__}")
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise _checks.OptionError(option, f"is invalid: {exc}") from None
 
 
 def _as_suite(target: Any) -> tuple[BenchmarkSuite, bool]:
@@ -206,13 +234,20 @@ def run_benchmark(
             )
         partner_name = getattr(baseline, "__qualname__", "baseline")
         partners = {suite.benchmarks[0].name: Benchmark(name=partner_name, func=baseline)}
+    if opts.baseline_source and stored is not None:
+        raise ValueError(
+            "baseline= (a stored result) and baseline_source= (code to interleave with) "
+            "cannot be combined: pass one"
+        )
     interleave = bool(partners) or bool(opts.baseline_source)
     rounds = opts.rounds or (40 if interleave else 10)
 
     run = SuiteResult(
         suite.name, [], run_id=uuid.uuid4().hex, commit=current_commit(),
-        fingerprint=baselines.fingerprint(), warnings=notes,
+        fingerprint={**baselines.fingerprint(), "measurement": _measurement(opts)},
+        warnings=notes,
     )  # fmt: skip
+    mode_change = None if stored is None else baselines.measurement_change(stored, run)
     if stored is not None and stored.fingerprint:
         differences = baselines.fingerprint_differences(stored.fingerprint)
         if differences:
@@ -235,6 +270,10 @@ def run_benchmark(
         drafts.append(draft)
         windows.append((window_start, time.time_ns()))
     for result, comparison in zip(run.results, compare.decide(drafts, criteria), strict=False):
+        if comparison is not None and comparison.mode == "stored" and mode_change:
+            comparison = replace(
+                comparison, verdict="inconclusive", warnings=(*comparison.warnings, mode_change)
+            )
         result.comparison = comparison
         if comparison is not None:
             result.warnings.extend(comparison.warnings)
@@ -249,6 +288,14 @@ def run_benchmark(
         else:
             run.baseline_saved = str(baselines.save(run, save_baseline))
     return run.results[0] if single else run
+
+
+def _measurement(opts: _Options) -> str:
+    """How timings were taken: comparing timings taken two different ways is meaningless."""
+    parts = ["worker processes" if opts.processes else "in-process", f"{opts.timer} timer"]
+    if opts.disable_gc:
+        parts.append("gc disabled")
+    return ", ".join(parts)
 
 
 def _samplers(

@@ -64,8 +64,8 @@ def parse_duration(value: float | str) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
         seconds = float(value)
-    if seconds < 0 or math.isnan(seconds):
-        raise ValueError(f"duration must be non-negative, got {value!r}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"duration must be finite and non-negative, got {value!r}")
     return seconds
 
 

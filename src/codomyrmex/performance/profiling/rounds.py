@@ -41,6 +41,10 @@ __all__ = [
 
 #: Upper bound on calls per round, whatever calibration finds.
 MAX_LOOPS = 1 << 30
+#: Upper bound on timed rounds of one benchmark (and on samples read from a baseline).
+MAX_ROUNDS = 10_000
+#: Upper bound on worker processes of one benchmark.
+MAX_PROCESSES = 1_024
 
 #: ``wall``: ``perf_counter`` (the default; right for anything that waits); ``cpu``:
 #: ``process_time``, immune to other processes competing for the CPU, blind to waiting.
