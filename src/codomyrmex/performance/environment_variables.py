@@ -20,3 +20,5 @@ CODOMYRMEX_BENCH_COMMIT = "CODOMYRMEX_BENCH_COMMIT"
 
 #: Standard variables read by this package (defined by the XDG and OTel specifications).
 XDG_STATE_HOME = "XDG_STATE_HOME"
+#: GitHub Actions' job summary file: ``bench --markdown`` appends its table there too.
+GITHUB_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"

@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "codomyrmex.performance.cli.mcp",
     "codomyrmex.performance.cli.bench",
     "codomyrmex.performance.cli.run",
+    "codomyrmex.performance.cli.view",
 )
 
 #: Which extra brings a module that a subcommand may miss.

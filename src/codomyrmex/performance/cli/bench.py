@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from codomyrmex.performance.cli import _bench_reports
 from codomyrmex.performance.cli._session import (
     CliError,
     add_otlp_argument,
@@ -65,6 +66,7 @@ def register(subparsers: Any) -> None:
         help="interleave with the code importable from DIR first (repeatable)",
     )  # fmt: skip
     parser.add_argument("--json", metavar="FILE", help="write all results as JSON")
+    _bench_reports.add_arguments(parser)
     add_otlp_argument(parser, files_by_default=False)
     parser.add_argument("--rounds", type=int, help="rounds (pairs when interleaved)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds (default 1)")
@@ -112,6 +114,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
                 baselines.check_writable(path)
             except OSError as exc:
                 raise CliError(f"{option}: cannot write {path}: {exc.strerror}", 2) from None
+    _bench_reports.check(args)
     return {
         "rounds": args.rounds,
         "warmup": args.warmup,
@@ -175,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
                 args.save_baseline,
                 lambda: baselines.save(runs, args.save_baseline),
             )
+    _bench_reports.write(args, runs, errors, _write)
     return 1 if regressed or failed else 0
 
 

@@ -39,7 +39,9 @@ baseline-side workers: interleave with another version of the code), ``timer``
 ``memory`` (tracemalloc peak of one call, measured after timing), ``min_effect``
 (``0.05`` or ``"5%"``), ``min_effect_abs`` (seconds or ``"2us"``), ``alpha``,
 ``noise_floor`` (a minimum for stored comparisons), ``resamples``, ``seed``, ``progress``
-(called as ``progress(name, done, total)`` after each round).
+(called as ``progress(name, done, total)`` after each round). ``html=FILE`` writes the
+run's self-contained HTML report there (checked before anything runs, like
+``save_baseline=``; see :mod:`~codomyrmex.performance.profiling.html_report`).
 
 A benchmark that raises is reported with ``error`` set and no samples; the others run.
 When the interleaved baseline side raises, the error starts with ``baseline:``.
@@ -62,6 +64,7 @@ from codomyrmex.performance.profiling import _checks, compare
 from codomyrmex.performance.profiling import baseline as baselines
 from codomyrmex.performance.profiling.baseline import BaselineError
 from codomyrmex.performance.profiling.export import current_commit, export_run
+from codomyrmex.performance.profiling.html_report import write_report
 from codomyrmex.performance.profiling.result import BenchmarkResult, Comparison, SuiteResult
 from codomyrmex.performance.profiling.rounds import (
     MAX_LOOPS,
@@ -215,9 +218,11 @@ def run_benchmark(
     **options: Any,
 ) -> SuiteResult | BenchmarkResult:
     """Run a suite (returns a ``SuiteResult``) or a callable (returns its ``BenchmarkResult``)."""
+    html = options.pop("html", None)
     opts, criteria = _parse_options(dict(options))
-    if save_baseline is not None:
-        baselines.check_writable(save_baseline)
+    for output in (save_baseline, html):
+        if output is not None:
+            baselines.check_writable(output)
     suite, single = _as_suite(target)
     if baseline is None:
         baseline = suite.baseline
@@ -287,6 +292,8 @@ def run_benchmark(
             warnings.warn(message, RuntimeWarning, stacklevel=2)
         else:
             run.baseline_saved = str(baselines.save(run, save_baseline))
+    if html is not None:
+        write_report([run], html)
     return run.results[0] if single else run
 
 

@@ -1,0 +1,220 @@
+"""A benchmark run as one self-contained HTML page (``bench --html``, ``run_benchmark(html=)``).
+
+For each benchmark: its figures, the distribution of its round times (a histogram; the
+baseline's rounds beside it when they are known), and, for each suite with a baseline,
+the ratios with their 95 % confidence intervals plotted against 1.0 and the regression
+threshold. With a history (``--history DIR``, see
+:mod:`~codomyrmex.performance.profiling.history`) each benchmark also gets a trend chart
+of its median (IQR shaded) across the past runs, labelled by commit. Charts are inline
+SVG; the page fetches nothing and opens from disk.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+
+from codomyrmex.performance._shared.charts import (
+    Bar,
+    Interval,
+    Series,
+    bar_chart,
+    interval_chart,
+    line_chart,
+)
+from codomyrmex.performance._shared.files import write_text_atomically
+from codomyrmex.performance._shared.html_page import page
+from codomyrmex.performance._shared.units import format_seconds
+from codomyrmex.performance.profiling.history import HistoryRecord
+from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
+
+__all__ = ["render_report", "write_report"]
+
+_BINS = 16
+
+
+def _histogram_bars(samples: Sequence[float], low: float, high: float) -> list[Bar]:
+    width = (high - low) / _BINS or 1.0
+    counts = [0] * _BINS
+    for sample in samples:
+        counts[min(_BINS - 1, max(0, int((sample - low) / width)))] += 1
+    return [
+        Bar(
+            value=count,
+            label=format_seconds(low + width * index),
+            title=f"{count} rounds in {format_seconds(low + width * index)}–"
+            f"{format_seconds(low + width * (index + 1))}",
+        )
+        for index, count in enumerate(counts)
+    ]
+
+
+def _distribution(result: BenchmarkResult) -> str:
+    baseline = result.comparison.baseline_samples if result.comparison else ()
+    everything = [*result.samples, *baseline]
+    low, high = min(everything), max(everything)
+    charts = [
+        "<p class=muted>round times (s per call)</p>",
+        bar_chart(
+            _histogram_bars(result.samples, low, high),
+            label=f"round times of {result.name}",
+        ),
+    ]
+    if baseline:
+        charts += [
+            "<p class=muted>baseline round times</p>",
+            bar_chart(
+                _histogram_bars(baseline, low, high),
+                label=f"baseline round times of {result.name}",
+                css="bar-baseline",
+            ),
+        ]
+    return "".join(charts)
+
+
+def _trend(key: str, history: Sequence[HistoryRecord]) -> str:
+    points = [(record, record.benchmarks[key]) for record in history if key in record.benchmarks]
+    points = [(record, figures) for record, figures in points if figures.get("median") is not None]
+    if len(points) < 2:
+        return ""
+    medians = [float(figures["median"]) for _, figures in points]
+    bands: list[tuple[float, float] | None] = [
+        (m - float(f.get("iqr") or 0) / 2, m + float(f.get("iqr") or 0) / 2)
+        for m, (_, f) in zip(medians, points, strict=True)
+    ]
+    titles = [
+        f"{record.label} ({record.timestamp}): median {format_seconds(m)}"
+        + (f", {figures['verdict']}" if figures.get("verdict") else "")
+        for m, (record, figures) in zip(medians, points, strict=True)
+    ]
+    return "<p class=muted>median across runs (IQR shaded)</p>" + line_chart(
+        [Series("median", medians, band=bands, titles=titles)],
+        [record.label for record, _ in points],
+        label=f"trend of {key}",
+        y_format=format_seconds,
+        y_floor=0.0,
+    )
+
+
+def _comparison_text(result: BenchmarkResult) -> str:
+    c = result.comparison
+    if c is None:
+        return "<span class=muted>no baseline</span>"
+    return (
+        f"{c.ratio:.3f} [{c.ci_low:.3f}, {c.ci_high:.3f}] "
+        f'<span class="verdict {c.verdict}">{c.verdict}</span>'
+    )
+
+
+def _card(run: SuiteResult, result: BenchmarkResult, history: Sequence[HistoryRecord]) -> str:
+    key = f"{run.name}.{result.name}"
+    anchor = f"bench-{escape(key)}"
+    if result.failed:
+        return (
+            f'<div class="card benchmark" id="{anchor}"><h3 class=mono>{escape(key)}</h3>'
+            f'<p><span class="verdict regression">FAILED</span> {escape(result.error or "")}</p>'
+            f"{_trend(key, history)}</div>"
+        )
+    return (
+        f'<div class="card benchmark" id="{anchor}"><h3 class=mono>{escape(key)}</h3>'
+        f'<p class="stats">median {format_seconds(result.median)} · IQR '
+        f"{format_seconds(result.iqr)} · {result.ops_per_sec:,.0f} ops/s · "
+        f"{result.rounds} rounds × {result.iterations} calls</p>"
+        f"<p>{_comparison_text(result)}</p>{_distribution(result)}{_trend(key, history)}</div>"
+    )
+
+
+def _interval_chart(run: SuiteResult) -> str:
+    compared = [r for r in run.results if r.comparison is not None]
+    if not compared:
+        return ""
+    rows = []
+    for result in compared:
+        c = result.comparison
+        assert c is not None
+        rows.append(
+            Interval(
+                result.name,
+                c.ratio,
+                c.ci_low,
+                c.ci_high,
+                c.verdict,
+                f"{result.name}: ratio {c.ratio:.3f}, 95% CI [{c.ci_low:.3f}, {c.ci_high:.3f}], "
+                f"{c.verdict}",
+            )
+        )
+    threshold = max(c.threshold for r in compared if (c := r.comparison) is not None)
+    return (
+        "<h3>Ratio to the baseline (95% CI; dashed red: regression threshold)</h3>"
+        + interval_chart(
+            rows,
+            label=f"ratios of {run.name}",
+            threshold=threshold if math.isfinite(threshold) else None,
+        )
+    )
+
+
+def _summary_table(runs: Sequence[SuiteResult]) -> str:
+    rows = []
+    for run in runs:
+        for r in run.results:
+            key = f"{run.name}.{r.name}"
+            median = "" if r.failed else format_seconds(r.median)
+            comparison = (
+                '<span class="verdict regression">FAILED</span>'
+                if r.failed
+                else _comparison_text(r)
+            )
+            rows.append(
+                f'<tr><td><a class=mono href="#bench-{escape(key)}">{escape(key)}</a></td>'
+                f"<td class=num>{median}</td><td>{comparison}</td></tr>"
+            )
+    return (
+        '<table id="bench-summary"><thead><tr><th>benchmark</th><th class="num">median</th>'
+        f"<th>ratio [95% CI] · verdict</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def render_report(runs: Sequence[SuiteResult], history: Sequence[HistoryRecord] = ()) -> str:
+    """The report page of ``runs``; ``history`` (oldest first) adds the trend charts."""
+    first = runs[0] if runs else None
+    facts = []
+    if first is not None and first.commit:
+        facts.append(f"commit <code>{escape(first.commit[:12])}</code>")
+    if first is not None and first.fingerprint:
+        fp = first.fingerprint
+        facts.append(escape(f"{fp.get('python', '')} on {fp.get('cpu_model', '')}"))
+    if history:
+        facts.append(f"{len(history)} runs in the history")
+    sections = []
+    for run in runs:
+        cards = "".join(_card(run, r, history) for r in run.results)
+        notes = "".join(f"<li>{escape(w)}</li>" for w in run.warnings)
+        sections.append(
+            f'<section class="suite"><h2>{escape(run.name)}</h2>'
+            + (f'<div class="problems"><ul>{notes}</ul></div>' if notes else "")
+            + f'{_interval_chart(run)}<div class="cards">{cards}</div></section>'
+        )
+    body = (
+        '<header class="top"><h1>Benchmark report</h1>'
+        f"<p class=muted>{' · '.join(facts)}</p></header><main>"
+        f"<section><h2>Summary</h2>{_summary_table(runs)}</section>{''.join(sections)}</main>"
+    )
+    return page("codomyrmex-perf bench", body, style=".c-bar-baseline { fill: #9aa5b1; }")
+
+
+def write_report(
+    runs: Sequence[SuiteResult],
+    path: str | os.PathLike[str],
+    history: Sequence[HistoryRecord] = (),
+) -> Path:
+    """Write :func:`render_report` to ``path`` atomically; an ``OSError`` names ``path``."""
+    target = Path(path)
+    try:
+        write_text_atomically(target, render_report(runs, history))
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, os.fspath(path)) from None
+    return target
