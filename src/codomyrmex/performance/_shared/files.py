@@ -1,40 +1,94 @@
-"""Replace a file's content atomically: the one way this package writes result files."""
+"""Replace a file's content atomically: the one way this package writes result files.
+
+:func:`write_text_atomically` writes a temporary file beside the target, fsyncs it and
+renames it over the target, so a reader sees the old content or the new, never a part:
+
+- a missing or regular file is replaced; an existing one keeps its permission bits;
+- a symlink is written through: the file it points to is replaced, the link stays;
+- the process's standard output (``/dev/stdout``, or a path that is the very file
+  standard output goes to) is written directly, unbuffered, in order with ``print``;
+- any other non-regular file (directory, FIFO, socket, device node) is refused with an
+  ``OSError``: nothing is opened, written or replaced.
+
+Every ``OSError`` names the path as the caller gave it, never the temporary file.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from pathlib import Path
+import stat
+import sys
 
 __all__ = ["write_text_atomically"]
 
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file beside it, fsync, then rename.
 
-    A reader never sees a half-written file; on any failure the temporary file is removed
-    and ``path`` keeps its previous content. The new file gets the usual ``umask`` mode.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
-    with open(temporary, "x", encoding="utf-8", newline="") as handle:
+def write_text_atomically(path: str | os.PathLike[str], text: str) -> None:
+    """Replace the content of ``path`` with ``text`` (UTF-8), atomically; see the module doc."""
+    shown = os.fspath(path)
+    try:
         try:
+            status: os.stat_result | None = os.stat(shown)
+        except FileNotFoundError:
+            status = None  # a new file, or a symlink to one
+        if status is not None and _is_standard_output(status):
+            _write_standard_output(text)
+        elif status is None or stat.S_ISREG(status.st_mode):
+            mode = None if status is None else stat.S_IMODE(status.st_mode)
+            _replace(os.path.realpath(shown), text, mode)
+        elif stat.S_ISDIR(status.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory", shown)
+        else:
+            kind = next((name for test, name in _KINDS if test(status.st_mode)), "special")
+            raise OSError(errno.EINVAL, f"is {kind}, not a regular file: not replaced", shown)
+    except OSError as exc:
+        if exc.errno is None or (exc.filename == shown and exc.filename2 is None):
+            raise
+        raise type(exc)(exc.errno, exc.strerror, shown) from None
+
+
+def _is_standard_output(status: os.stat_result) -> bool:
+    try:
+        output = os.fstat(1)
+    except OSError:
+        return False
+    return (status.st_dev, status.st_ino) == (output.st_dev, output.st_ino)
+
+
+def _write_standard_output(text: str) -> None:
+    if sys.stdout is not None:
+        sys.stdout.flush()
+    data = text.encode("utf-8")
+    while data:
+        data = data[os.write(1, data) :]
+
+
+def _replace(target: str, text: str, mode: int | None) -> None:
+    directory, name = os.path.split(target)
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+    try:
+        with open(temporary, "x", encoding="utf-8", newline="") as handle:
+            if mode is not None:
+                os.chmod(handle.fileno(), mode)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        except BaseException:
-            handle.close()
-            _remove(temporary)
-            raise
-    try:
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
-        _remove(temporary)
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
         raise
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+    with contextlib.suppress(OSError):  # make the rename itself durable where possible
+        descriptor = os.open(directory or ".", os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
