@@ -12,6 +12,12 @@ unchanged.
 have set a tracer or meter provider before ``opentelemetry.trace`` or
 ``opentelemetry.metrics`` was imported, so until then callers skip OpenTelemetry entirely
 (and its import cost).
+
+:func:`encodable` is the one text policy for what this package puts into spans: a
+character UTF-8 cannot encode (a lone surrogate, as ``os.fsdecode`` makes of a file name's
+undecodable bytes) would make OTLP encoding refuse the whole export batch, so span names,
+status descriptions and exception events get U+FFFD in its place (``fail_span`` does it
+for the error path; the exporters do it for anything else that reaches them).
 """
 
 from __future__ import annotations
@@ -22,7 +28,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-__all__ = ["error_type_name", "fail_span", "opentelemetry_imported", "report_telemetry_error"]
+__all__ = [
+    "encodable",
+    "error_type_name",
+    "fail_span",
+    "opentelemetry_imported",
+    "report_telemetry_error",
+]
 
 LOGGER_NAME = "codomyrmex.performance"
 
@@ -60,13 +72,39 @@ def error_type_name(exc: BaseException) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
+def encodable(text: str) -> str:
+    """``text`` with U+FFFD for each character UTF-8 cannot encode; ``text`` itself if none."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+    return text
+
+
 def fail_span(span: Span, exc: BaseException, error_type: str) -> None:
-    """Mark a span failed the way OpenTelemetry instrumentations do (error path only)."""
+    """Mark a span failed the way OpenTelemetry instrumentations do (error path only).
+
+    The status description and the ``exception`` event carry the message through
+    :func:`encodable`, so an exception about an undecodable file name loses no span.
+    """
     if span.is_recording():
         from opentelemetry.trace import Status, StatusCode
 
-        from codomyrmex.performance.semconv import ERROR_TYPE
+        from codomyrmex.performance import semconv
 
-        span.set_attribute(ERROR_TYPE, error_type)
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+        message = str(exc)
+        clean = encodable(message)
+        span.set_attribute(semconv.ERROR_TYPE, error_type)
+        if clean is message:
+            span.record_exception(exc)
+        else:
+            import traceback
+
+            stacktrace = encodable("".join(traceback.format_exception(exc)))
+            span.record_exception(
+                exc,
+                {semconv.EXCEPTION_MESSAGE: clean, semconv.EXCEPTION_STACKTRACE: stacktrace},
+            )
+        span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {clean}"))

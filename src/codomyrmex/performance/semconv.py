@@ -16,6 +16,8 @@ CODE_FUNCTION_NAME = "code.function.name"
 CODE_FILE_PATH = "code.file.path"
 CODE_LINE_NUMBER = "code.line.number"
 ERROR_TYPE = "error.type"
+EXCEPTION_MESSAGE = "exception.message"
+EXCEPTION_STACKTRACE = "exception.stacktrace"
 
 # Monitored calls.
 FUNCTION_DURATION = "codomyrmex.function.duration"

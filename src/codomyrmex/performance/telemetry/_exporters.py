@@ -29,6 +29,7 @@ __all__ = [
     "PROTOCOLS",
     "SIGNALS",
     "check_endpoint",
+    "check_reachable",
     "check_types",
     "choose_exporters",
     "env_endpoint",
@@ -71,6 +72,20 @@ def check_endpoint(endpoint: object, what: str = "endpoint") -> SplitResult:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{what} must be an http:// or https:// URL, got {endpoint!r}")
     return parts
+
+
+def check_reachable(endpoint: object, what: str = "endpoint", timeout: float = 3.0) -> None:
+    """:func:`check_endpoint`, then a TCP connection to it; ``ValueError`` if none opens."""
+    import socket
+
+    parts = check_endpoint(endpoint, what)
+    address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    try:
+        with socket.create_connection(address, timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ValueError(f"cannot reach the OTLP endpoint {endpoint} ({reason})") from exc
 
 
 def check_types(service_name: object, headers: object, resource_attributes: object) -> None:
@@ -296,10 +311,14 @@ def span_processors(
 def metric_readers(
     exporters: Sequence[MetricExporter], interval_millis: float | None
 ) -> list[MetricReader]:
-    """One periodic reader per metric exporter (``OTEL_METRIC_EXPORT_INTERVAL`` if None)."""
+    """One periodic reader per metric exporter, behind ``EncodableMetrics``."""
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
+    from codomyrmex.performance.telemetry._sdk import EncodableMetrics
+
     return [
-        PeriodicExportingMetricReader(exporter, export_interval_millis=interval_millis)
+        PeriodicExportingMetricReader(
+            EncodableMetrics(exporter), export_interval_millis=interval_millis
+        )
         for exporter in exporters
     ]
