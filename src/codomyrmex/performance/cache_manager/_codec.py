@@ -1,15 +1,20 @@
-"""How cached values cross a shared backend: tagged JSON by default, signed pickle on request.
+"""How cached values cross a shared backend: tagged JSON or pickle, HMAC-signed on request.
 
-:class:`JsonCodec` (the default) round-trips plain data exactly: None, bool, int, float
-(including nan and inf), str, bytes, lists, tuples, dicts with any plain-data keys, sets
-and frozensets, nested freely. Anything else raises ``TypeError`` when stored, so the
-value is simply not cached; nothing is ever executed when a value is read back.
+JSON (the default) round-trips plain data exactly: None, bool, int, float (including nan
+and inf), str, bytes, lists, tuples, dicts with any plain-data keys, sets and frozensets,
+nested freely. Any other value (or one that cannot be encoded: cyclic, nested too deeply,
+an int longer than ``str()`` allows) raises ``TypeError`` when stored, so it is simply not
+cached; nothing is ever executed when a value is read back. Pickle stores any picklable
+value, and is only allowed with an ``hmac_key``.
 
-:class:`SignedPickleCodec` stores any picklable value, but only with an HMAC key: each
-payload carries an HMAC-SHA256 over the Redis key and the pickle bytes, checked in
-constant time before anything is unpickled. A payload with a wrong or missing signature
-raises :class:`BadPayload` (the cache counts an error and treats it as a miss). Binding the
-signature to the key means a valid entry copied to another key is rejected too.
+With ``hmac_key`` (any serializer) each payload carries an HMAC-SHA256 over the Redis key
+and the serialized bytes, checked in constant time before anything is decoded; a payload
+with a wrong or missing signature raises :class:`BadPayload` (the cache counts an error
+and treats it as a miss). Binding the signature to the key means a valid entry copied to
+another key is rejected too. Without a key, JSON entries are trusted as they are: anyone
+who can write to the Redis server can set any cached result (of plain data).
+
+Layout: ``J`` + JSON, or ``S`` + 32-byte signature + (``J`` + JSON | ``P`` + pickle).
 """
 
 from __future__ import annotations
@@ -19,73 +24,88 @@ import hashlib
 import hmac
 import json
 import pickle
-from typing import Any, Protocol
 
-__all__ = ["BadPayload", "Codec", "JsonCodec", "SignedPickleCodec"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__all__ = ["BadPayload", "Codec"]
+
+_JSON, _PICKLE, _SIGNED = b"J", b"P", b"S"
+_SIGNATURE_BYTES = 32
+MIN_HMAC_KEY_BYTES = 16
 
 
 class BadPayload(ValueError):
     """A stored payload that cannot be trusted or decoded: treated as a miss."""
 
 
-class Codec(Protocol):
-    """Turns values into bytes stored under a backend key and back."""
+class Codec:
+    """Values to bytes stored under a key, and back: ``serializer`` and optional signing."""
 
-    def dumps(self, key: bytes, value: Any) -> bytes: ...
-
-    def loads(self, key: bytes, payload: bytes) -> Any: ...
-
-
-_JSON_PREFIX = b"J"
-_PICKLE_PREFIX = b"P"
-
-
-class JsonCodec:
-    """Tagged JSON: exact round trips for plain data, ``TypeError`` for anything else."""
-
-    def dumps(self, key: bytes, value: Any) -> bytes:
-        return _JSON_PREFIX + json.dumps(_encode(value), separators=(",", ":")).encode()
-
-    def loads(self, key: bytes, payload: bytes) -> Any:
-        if not payload.startswith(_JSON_PREFIX):
-            raise BadPayload("not a JSON cache payload")
-        try:
-            return _decode(json.loads(payload[1:]))
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
-            raise BadPayload(f"corrupt JSON cache payload: {exc}") from None
-
-
-class SignedPickleCodec:
-    """Pickle with an HMAC-SHA256 signature bound to the key; never unpickles unsigned bytes."""
-
-    def __init__(self, hmac_key: bytes) -> None:
-        if not isinstance(hmac_key, (bytes, bytearray)):
-            raise TypeError(f"hmac_key must be bytes, not {type(hmac_key).__name__}")
-        if len(hmac_key) < 16:
-            raise ValueError("hmac_key must be at least 16 bytes long")
-        self._hmac_key = bytes(hmac_key)
-
-    def _sign(self, key: bytes, body: bytes) -> bytes:
-        mac = hmac.new(self._hmac_key, digestmod=hashlib.sha256)
-        mac.update(len(key).to_bytes(4, "big"))
-        mac.update(key)
-        mac.update(body)
-        return mac.digest()
+    def __init__(self, serializer: str = "json", hmac_key: bytes | None = None) -> None:
+        if serializer not in ("json", "pickle"):
+            raise ValueError(f"serializer must be 'json' or 'pickle', got {serializer!r}")
+        if hmac_key is not None:
+            if not isinstance(hmac_key, (bytes, bytearray)):
+                raise TypeError(f"hmac_key must be bytes, not {type(hmac_key).__name__}")
+            if len(hmac_key) < MIN_HMAC_KEY_BYTES:
+                raise ValueError(f"hmac_key must be at least {MIN_HMAC_KEY_BYTES} bytes long")
+        elif serializer == "pickle":
+            raise ValueError(
+                "serializer='pickle' needs an hmac_key: unsigned pickles from a shared "
+                "Redis would let anyone who can write to it run code in this process"
+            )
+        self.serializer = serializer
+        self._tag = _JSON if serializer == "json" else _PICKLE
+        self._hmac_key = None if hmac_key is None else bytes(hmac_key)
 
     def dumps(self, key: bytes, value: Any) -> bytes:
+        """The payload of ``value``; ``TypeError`` when it cannot be stored."""
         try:
-            body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # pickling runs user __reduce__ code: any error means "skip"
-            raise TypeError(f"value cannot be pickled: {exc!r}") from None
-        return _PICKLE_PREFIX + self._sign(key, body) + body
+            if self._tag == _JSON:
+                body = json.dumps(_encode(value), separators=(",", ":")).encode()
+            else:
+                body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except TypeError:
+            raise
+        except Exception as exc:  # cyclic, too deep, an int too long, a failing __reduce__
+            raise TypeError(f"value cannot be stored: {exc!r}") from None
+        inner = self._tag + body
+        if self._hmac_key is None:
+            return inner
+        return _SIGNED + _signature(self._hmac_key, key, inner) + inner
 
     def loads(self, key: bytes, payload: bytes) -> Any:
-        if not payload.startswith(_PICKLE_PREFIX) or len(payload) < 33:
-            raise BadPayload("not a signed pickle cache payload")
-        signature, body = payload[1:33], payload[33:]
-        if not hmac.compare_digest(signature, self._sign(key, body)):
-            raise BadPayload("cache payload signature mismatch")
-        return pickle.loads(body)
+        """The value of a payload stored under ``key``; :class:`BadPayload` if untrusted."""
+        if self._hmac_key is not None:
+            if not payload.startswith(_SIGNED) or len(payload) <= 1 + _SIGNATURE_BYTES:
+                raise BadPayload("unsigned cache payload (this cache requires signatures)")
+            signature, inner = payload[1 : 1 + _SIGNATURE_BYTES], payload[1 + _SIGNATURE_BYTES :]
+            if not hmac.compare_digest(signature, _signature(self._hmac_key, key, inner)):
+                raise BadPayload("cache payload signature mismatch")
+        elif payload.startswith(_SIGNED):
+            raise BadPayload("signed cache payload, but this cache has no hmac_key")
+        else:
+            inner = payload
+        if not inner.startswith(self._tag):
+            raise BadPayload(f"not a {self.serializer} cache payload")
+        try:
+            if self._tag == _JSON:
+                return _decode(json.loads(inner[1:]))
+            return pickle.loads(inner[1:])
+        except BadPayload:
+            raise
+        except Exception as exc:  # corrupt JSON, a pickled class that is gone, too deep...
+            raise BadPayload(f"corrupt {self.serializer} cache payload: {exc!r}") from None
+
+
+def _signature(hmac_key: bytes, key: bytes, inner: bytes) -> bytes:
+    mac = hmac.new(hmac_key, digestmod=hashlib.sha256)
+    mac.update(len(key).to_bytes(4, "big"))
+    mac.update(key)
+    mac.update(inner)
+    return mac.digest()
 
 
 def _encode(value: Any) -> Any:

@@ -1,123 +1,131 @@
 """The call paths behind ``cached_function``, chosen once when a function is decorated.
 
+The decorator reaches its cache only through the contract below (:class:`Store` and the
+per-function :class:`Space` it hands out), which the memory and Redis stores implement:
+
+* ``store.entries`` - the in-memory ``key -> (value, expiry)`` mapping that the hit path
+  reads without a lock (``get`` and ``move_to_end`` only), or None for a remote store;
+* ``store.max_size`` - the bound ``cache_info()`` reports;
+* ``store.bind(label, key=, typed=)`` - the function's :class:`Space`: its key builder,
+  its counts, and its size and clear (``label`` None: the function owns the cache);
+* ``store.fetch(key, compute, counts)`` / ``fetch_async`` - the miss path: single-flight,
+  look again, compute, store (:mod:`._single_flight`).
+
 A hit in memory is one key build, one ``dict.get``, one expiry comparison, an
-``itertools.count`` step (atomic in CPython, so no count is lost between threads) and a
-``move_to_end``: no lock, no OpenTelemetry call. Everything else (misses, expiry,
-eviction, single-flight) lives on the slower paths in ``CacheManager``.
+``itertools.count`` step and a ``move_to_end``: no lock, no OpenTelemetry call. Arguments
+that cannot form a key (an unhashable object that cannot be frozen, a list containing
+itself; for Redis anything without a stable cross-process form) run the function uncached
+and count ``result=error``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import inspect
-import itertools
 import time
-from collections.abc import Awaitable, Callable, Hashable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from functools import partial
 
-from codomyrmex.performance.cache_manager._keys import (
-    UNTYPED_FAST_TYPES,
-    KeyMaker,
-    freeze,
-    key_maker,
-)
+from codomyrmex.performance.cache_manager._keys import UNTYPED_FAST_TYPES, freeze
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from codomyrmex.performance.cache_manager import CacheManager
+    from collections.abc import Awaitable, Callable, Hashable
+    from typing import Any, Protocol
 
-__all__ = ["CacheInfo", "build", "read_count", "single_flight"]
+    from codomyrmex.performance.cache_manager._counts import Counts
+    from codomyrmex.performance.cache_manager._keys import KeyMaker
+
+    class Space(Protocol):
+        """One function's part of a cache."""
+
+        #: Builds the key of a call from ``(args, kwargs)``; ``TypeError`` if there is none.
+        make_key: Callable[[tuple[Any, ...], dict[str, Any]], Any]
+        #: The function's hits, misses and errors (``cache_info()``).
+        counts: Counts
+
+        def size(self) -> int:
+            """Entries of this function (``cache_info().currsize``)."""
+
+        def clear(self) -> None:
+            """Drop this function's entries (``cache_clear()``)."""
+
+    class Store(Protocol):
+        """The decorator's contract with a cache's store."""
+
+        entries: Any
+        max_size: int | None
+
+        def bind(
+            self, label: str | None, *, key: Callable[..., Hashable] | None, typed: bool
+        ) -> Space: ...
+
+        def fetch(self, key: Any, compute: Callable[[], Any], counts: Counts) -> Any: ...
+
+        async def fetch_async(
+            self, key: Any, compute: Callable[[], Awaitable[Any]], counts: Counts
+        ) -> Any: ...
 
 
-class CacheInfo(NamedTuple):
-    """What ``cache_info()`` returns, shaped like ``functools``' own."""
+__all__ = ["CO_ASYNC_GENERATOR", "CO_COROUTINE", "CO_GENERATOR", "build", "code_flags"]
 
-    hits: int
-    misses: int
-    maxsize: int | None
-    currsize: int
+CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR = 0x20, 0x80, 0x200
 
 
-class _Namespace:
-    """Prefix of one function's keys in a shared in-memory cache (compared by identity)."""
+def code_flags(func: object) -> int:
+    """The coroutine/generator flags of ``func``'s code, through partials and bound methods.
 
-    __slots__ = ("label",)
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-
-    def __repr__(self) -> str:
-        return f"<namespace {self.label}>"
-
-
-def read_count(counter: itertools.count[int]) -> int:
-    """The next value an ``itertools.count`` would give, without consuming it."""
-    return int(repr(counter)[6:-1])
+    What ``inspect.iscoroutinefunction`` and ``isgeneratorfunction`` look at, without
+    importing ``inspect``.
+    """
+    target: Any = func
+    while True:
+        if isinstance(target, functools.partial):
+            target = target.func
+        elif hasattr(target, "__func__"):
+            target = target.__func__
+        else:
+            break
+    flags = getattr(getattr(target, "__code__", None), "co_flags", 0)
+    return flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) if type(flags) is int else 0
 
 
 def build(
     func: Callable[..., Any],
-    cache: CacheManager,
+    store: Store,
+    cache: object,
     *,
-    namespace: str | None,
+    label: str | None,
     key: Callable[..., Hashable] | None,
     typed: bool,
 ) -> Callable[..., Any]:
     """The caching wrapper of ``func`` with ``cache_info``, ``cache_clear`` and ``cache``."""
-    is_async = inspect.iscoroutinefunction(func)
-    memory_namespace = _Namespace(namespace) if namespace is not None else None
-    if cache.backend is not None:
-        from codomyrmex.performance.cache_manager._redis import remote_wrapper
-
-        wrapper = remote_wrapper(func, cache, namespace=namespace, key=key, typed=typed)
+    is_async = bool(code_flags(func) & CO_COROUTINE)
+    space = store.bind(label, key=key, typed=typed)
+    if store.entries is None:
+        wrapper = (_remote_async if is_async else _remote_sync)(func, store, space)
     else:
-        if key is not None:
-            make_key = _custom_key_maker(key, memory_namespace)
-        else:
-            make_key = key_maker(typed=typed, namespace=memory_namespace)
-        plain = key is None and memory_namespace is None and not typed
-        builder = _memory_async if is_async else _memory_sync
-        wrapper = builder(func, cache, make_key, plain)
+        plain = key is None and label is None and not typed  # keys built inline
+        wrapper = (_memory_async if is_async else _memory_sync)(func, store, space, plain)
     functools.update_wrapper(wrapper, func)
-    _attach_cache_api(wrapper, cache, namespace, memory_namespace)
+    _attach_cache_api(wrapper, store, space, cache)
     return wrapper
 
 
 def _attach_cache_api(
-    wrapper: Callable[..., Any],
-    cache: CacheManager,
-    namespace: str | None,
-    memory_namespace: _Namespace | None,
+    wrapper: Callable[..., Any], store: Store, space: Space, cache: object
 ) -> None:
     baseline = [0, 0]
 
-    def current_size() -> int:
-        backend = cache.backend
-        if backend is not None:
-            return backend.count_matching(backend.pattern(cache.name, namespace), _ignore)
-        if memory_namespace is not None:
-            return cache._namespace_size(memory_namespace)
-        return len(cache)
+    def cache_info() -> Any:
+        """Hits and misses of this function since its last ``cache_clear()``, bound, size."""
+        from codomyrmex.performance.cache_manager._stats import CacheInfo
 
-    def cache_info() -> CacheInfo:
-        """Hits and misses since the last ``cache_clear()``, the bound and current size."""
-        return CacheInfo(
-            read_count(cache._hits) - baseline[0],
-            read_count(cache._misses) - baseline[1],
-            cache.max_size,
-            current_size(),
-        )
+        hits, misses, _ = space.counts.read()
+        return CacheInfo(hits - baseline[0], misses - baseline[1], store.max_size, space.size())
 
     def cache_clear() -> None:
         """Drop this function's entries and restart ``cache_info()`` counts."""
-        backend = cache.backend
-        if backend is not None:
-            backend.delete_matching(backend.pattern(cache.name, namespace), cache._errors.__next__)
-        elif memory_namespace is not None:
-            cache._clear_namespace(memory_namespace)
-        else:
-            cache.clear()
-        baseline[:] = [read_count(cache._hits), read_count(cache._misses)]
+        space.clear()
+        baseline[:] = space.counts.read()[:2]
 
     target: Any = wrapper
     target.cache_info = cache_info
@@ -125,24 +133,17 @@ def _attach_cache_api(
     target.cache = cache
 
 
-def _custom_key_maker(key: Callable[..., Hashable], namespace: _Namespace | None) -> KeyMaker:
-    if namespace is None:
-        return lambda args, kwargs: key(*args, **kwargs)
-    return lambda args, kwargs: (namespace, key(*args, **kwargs))
-
-
 # -- in memory -----------------------------------------------------------------------------
 def _memory_sync(
-    func: Callable[..., Any],
-    cache: CacheManager,
-    make_key: KeyMaker,
-    plain: bool,
+    func: Callable[..., Any], store: Store, space: Space, plain: bool
 ) -> Callable[..., Any]:
-    get = cache._data.get
-    move_to_end = cache._data.move_to_end
-    hit = cache._hits.__next__
+    get = store.entries.get
+    move_to_end = store.entries.move_to_end
+    counts = space.counts
+    hit = counts.hits.__next__
     now = time.monotonic
-    compute = cache._compute
+    fetch = store.fetch
+    make_key: KeyMaker = space.make_key
     fast = UNTYPED_FAST_TYPES
 
     if plain:  # untyped argument keys built inline: no call at all for positional calls
@@ -157,15 +158,15 @@ def _memory_sync(
             try:
                 entry = get(key)
             except TypeError:
-                return _unhashable(cache, func, key, args, kwargs)
+                return _unhashable(store, counts, func, key, args, kwargs)
             if entry is not None and entry[1] > now():
                 hit()
-                try:  # noqa: SIM105 - contextlib.suppress costs ~0.2 µs per hit
+                try:  # noqa: SIM105 - contextlib.suppress is slower and this is the hit path
                     move_to_end(key)
                 except KeyError:
                     pass
                 return entry[0]
-            return compute(key, func, args, kwargs)
+            return fetch(key, partial(func, *args, **kwargs), counts)
 
         return wrapper
 
@@ -174,21 +175,22 @@ def _memory_sync(
         try:
             entry = get(key)
         except TypeError:
-            return _unhashable(cache, func, key, args, kwargs)
+            return _unhashable(store, counts, func, key, args, kwargs)
         if entry is not None and entry[1] > now():
             hit()
-            try:  # noqa: SIM105 - contextlib.suppress costs ~0.2 µs per hit
+            try:  # noqa: SIM105 - contextlib.suppress is slower and this is the hit path
                 move_to_end(key)
             except KeyError:
                 pass
             return entry[0]
-        return compute(key, func, args, kwargs)
+        return fetch(key, partial(func, *args, **kwargs), counts)
 
     return general_wrapper
 
 
 def _unhashable(
-    cache: CacheManager,
+    store: Store,
+    counts: Counts,
     func: Callable[..., Any],
     key: Any,
     args: tuple[Any, ...],
@@ -197,21 +199,21 @@ def _unhashable(
     try:
         frozen = freeze(key)
     except TypeError:
-        next(cache._errors)
+        counts.errors.__next__()
         return func(*args, **kwargs)
-    return cache._compute(frozen, func, args, kwargs)
+    return store.fetch(frozen, partial(func, *args, **kwargs), counts)
 
 
 def _memory_async(
-    func: Callable[..., Any],
-    cache: CacheManager,
-    make_key: KeyMaker,
-    plain: bool,
+    func: Callable[..., Any], store: Store, space: Space, plain: bool
 ) -> Callable[..., Any]:
-    get = cache._data.get
-    move_to_end = cache._data.move_to_end
-    hit = cache._hits.__next__
+    get = store.entries.get
+    move_to_end = store.entries.move_to_end
+    counts = space.counts
+    hit = counts.hits.__next__
     now = time.monotonic
+    fetch = store.fetch_async
+    make_key: KeyMaker = space.make_key
     fast = UNTYPED_FAST_TYPES
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -227,84 +229,49 @@ def _memory_async(
             try:
                 key = freeze(key)
             except TypeError:
-                next(cache._errors)
+                counts.errors.__next__()
                 return await func(*args, **kwargs)
             entry = get(key)
         if entry is not None and entry[1] > now():
             hit()
-            try:  # noqa: SIM105 - contextlib.suppress costs ~0.2 µs per hit
+            try:  # noqa: SIM105 - contextlib.suppress is slower and this is the hit path
                 move_to_end(key)
             except KeyError:
                 pass
             return entry[0]
-        return await single_flight(cache, key, lambda: _memory_lead(cache, key, func, args, kwargs))
+        return await fetch(key, partial(func, *args, **kwargs), counts)
 
     return wrapper
 
 
-async def _memory_lead(
-    cache: CacheManager,
-    key: Hashable,
-    func: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> tuple[int, Any]:
-    entry = cache._lookup(key)
-    if entry is not None:
-        next(cache._hits)
-        return _HIT, entry[0]
-    next(cache._misses)
-    value = await func(*args, **kwargs)
-    cache._store(key, value, cache.ttl_seconds)
-    return _MISS, value
+# -- remote (Redis) ------------------------------------------------------------------------
+def _remote_sync(func: Callable[..., Any], store: Store, space: Space) -> Callable[..., Any]:
+    make_key = space.make_key
+    counts = space.counts
+    fetch = store.fetch
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            key = make_key(args, kwargs)
+        except TypeError:
+            counts.errors.__next__()
+            return func(*args, **kwargs)
+        return fetch(key, partial(func, *args, **kwargs), counts)
+
+    return wrapper
 
 
-# -- async single-flight -------------------------------------------------------------------
-#: Lookup outcomes, shared with :mod:`codomyrmex.performance.cache_manager._redis`.
-_HIT, _MISS, _ERROR, _RETRY = 0, 1, 2, 3
+def _remote_async(func: Callable[..., Any], store: Store, space: Space) -> Callable[..., Any]:
+    make_key = space.make_key
+    counts = space.counts
+    fetch = store.fetch_async
 
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            key = make_key(args, kwargs)
+        except TypeError:
+            counts.errors.__next__()
+            return await func(*args, **kwargs)
+        return await fetch(key, partial(func, *args, **kwargs), counts)
 
-async def single_flight(
-    cache: CacheManager, key: Hashable, lead: Callable[[], Awaitable[tuple[int, Any]]]
-) -> Any:
-    """Run ``lead`` once for concurrent callers of ``key`` in this event loop.
-
-    Waiters get the leader's value or exception and are counted with the leader's result;
-    if the leader is cancelled they retry. A call for the key its own task is computing
-    (recursion) runs on its own instead of waiting for itself.
-    """
-    flights = cache._async_flights
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    while True:
-        found = flights.get(key)
-        if found is None or found[0].get_loop() is not loop:
-            break
-        if found[1] is task:
-            return (await lead())[1]
-        status, value = await asyncio.shield(found[0])
-        if status == _RETRY:
-            continue
-        next((cache._hits, cache._misses, cache._errors)[status])
-        return value
-    future: asyncio.Future[tuple[int, Any]] = loop.create_future()
-    flight = flights[key] = (future, task)
-    try:
-        status, value = await lead()
-    except Exception as exc:
-        future.set_exception(exc)
-        future.exception()  # the waiters re-raise it; nothing is left unretrieved
-        raise
-    except BaseException:
-        future.set_result((_RETRY, None))
-        raise
-    else:
-        future.set_result((status, value))
-        return value
-    finally:
-        if flights.get(key) is flight:
-            del flights[key]
-
-
-def _ignore() -> None:
-    """Error callback for size probes: reading the size never counts as a failed lookup."""
+    return wrapper

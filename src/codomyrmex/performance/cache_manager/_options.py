@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from codomyrmex.performance.cache_manager._redis import RedisBackend
 
 __all__ = [
@@ -20,21 +22,37 @@ __all__ = [
 
 
 def check_name(value: object) -> str | None:
+    """A cache name: a non-empty string that encodes to UTF-8 (no lone surrogate).
+
+    It labels telemetry and, with Redis, every key, so an unencodable one would fail on
+    every export and every call instead of once, here.
+    """
     if value is None:
         return None
     if not isinstance(value, str) or not value:
         raise TypeError("name must be a non-empty string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"name must be encodable as UTF-8 (it labels telemetry and Redis keys), got {value!r}"
+        ) from None
     return value
 
 
 def check_ttl(value: Any, label: str) -> float | None:
+    """Seconds, ``None`` or ``inf`` (never expire); ``0`` keeps nothing."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{label} must be a number of seconds or None, not {type(value).__name__}")
-    if math.isnan(value) or value < 0:
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise ValueError(f"{label} is too large; pass None for entries that never expire") from None
+    if math.isnan(seconds) or seconds < 0:
         raise ValueError(f"{label} must be >= 0, got {value!r}")
-    return None if math.isinf(value) else value
+    return None if math.isinf(seconds) else value
 
 
 def check_max_size(value: Any) -> int | None:
@@ -58,7 +76,7 @@ def resolve_ttl(ttl_seconds: Any, ttl: Any) -> float | None:
 
 
 def resolve_backend(backend: Any) -> RedisBackend | None:
-    if backend is None or backend == "memory":
+    if backend is None or (isinstance(backend, str) and backend == "memory"):
         return None
     from codomyrmex.performance.cache_manager._redis import RedisBackend
 

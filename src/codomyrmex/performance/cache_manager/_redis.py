@@ -4,18 +4,34 @@ Pass ``backend="redis://host:6379/0"`` (or ``rediss://``, ``unix://``), a ``redi
 client, or a :class:`RedisBackend` for options::
 
     from codomyrmex.performance import cached_function
-    from codomyrmex.performance.cache_manager._redis import RedisBackend
+    from codomyrmex.performance.cache_manager import RedisBackend
 
     @cached_function(ttl=600, backend="redis://cache.internal:6379/0")
     def exchange_rate(currency: str) -> float: ...
 
     signed = RedisBackend("redis://cache.internal:6379/0", serializer="pickle",
-                          hmac_key=os.environb[b"CACHE_HMAC_KEY"])
+                          hmac_key=os.environb[b"CACHE_HMAC_KEY"], lock_timeout=30)
 
-Keys are ``codomyrmex:cache:<cache name>:<digest>`` (a function sharing a named
-``CacheManager`` adds its own ``<module.qualname>:`` before the digest); the digest is a
-BLAKE2b hash of a canonical encoding of the arguments, the same in every process. Each
-entry expires through Redis itself (``SET ... PX``).
+Keys are ``codomyrmex:cache:<cache name>:<digest>``; a function sharing a named
+``CacheManager`` adds its own ``<module.qualname>:`` before the digest. In names, ``%``
+and ``:`` are written ``%25`` and ``%3A``, so no cache's keys fall inside another's (``app``
+and ``app:v2`` stay apart) and ``clear()`` removes exactly its own. The digest is a BLAKE2b
+hash of a canonical encoding of the arguments, the same in every process. Each entry
+expires through Redis itself (``SET ... PX``).
+
+Concurrent misses for one key run the function once per process (threads and coroutines,
+as in memory). With ``lock_timeout=`` seconds, they run it once across processes too: the
+first process to miss takes a Redis lock (``codomyrmex:lock:...``, ``SET NX PX``), the
+others poll for its value for up to ``lock_timeout`` and then compute themselves; a lock
+whose holder died expires after ``lock_timeout``.
+
+Trust: values go through the JSON codec unless ``serializer="pickle"`` is chosen together
+with an ``hmac_key``. Without an ``hmac_key`` anyone who can write to the Redis server can
+set any cached (plain-data) result; with one, every entry is signed and checked before it
+is decoded, and an entry that fails is a miss plus a counted error
+(:mod:`codomyrmex.performance.cache_manager._codec`). At most ``max_value_bytes`` (1 MiB by
+default, memcached's item limit) are read back per entry: a larger entry is a miss plus an
+error, and a larger value is not stored.
 
 Size: ``max_size`` is not enforced across processes (that would cost a round trip per
 store); bound the memory in Redis with ``maxmemory`` and an eviction policy such as
@@ -24,55 +40,57 @@ show in its ``INFO stats`` (``evicted_keys``, ``expired_keys``), not in this pac
 counters; ``codomyrmex.cache.entries`` is not reported for Redis caches, since the
 collection thread must never block on the network.
 
-Values go through :class:`~codomyrmex.performance.cache_manager._codec.JsonCodec` unless
-``serializer="pickle"`` is chosen together with an ``hmac_key``; a value the serializer
-rejects is returned to the caller uncached and counted as an error.
-
 Failures never reach the caller: a URL-built client uses short socket timeouts
-(``socket_timeout=0.1`` s, no retries), every error is counted as
+(``socket_timeout=0.1`` s, no retries), every error (Redis down, a value or argument the
+serializer rejects, an entry that cannot be trusted) is counted as
 ``codomyrmex.cache.requests{codomyrmex.cache.result="error"}`` and the call falls through
-to the function. After a connection failure or timeout the backend stops trying for
-``retry_after`` seconds (a circuit breaker, so a dead Redis costs one timeout per
-``retry_after``, not one per call); then one call probes it, and the cache recovers as
-soon as Redis answers again. A client passed in is used with its own timeouts.
+to the function, whose result is returned uncached. After a connection failure or timeout
+the backend stops trying for ``retry_after`` seconds (a circuit breaker, so a dead Redis
+costs one timeout per ``retry_after``, not one per call); then one call probes it, and the
+cache recovers as soon as Redis answers again. A client passed in is used with its own
+timeouts.
 """
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any
 
-from codomyrmex.performance.cache_manager._codec import (
-    BadPayload,
-    Codec,
-    JsonCodec,
-    SignedPickleCodec,
-)
-from codomyrmex.performance.cache_manager._decorator import single_flight
-from codomyrmex.performance.cache_manager._keys import stable_digest
+from codomyrmex.performance.cache_manager._codec import BadPayload, Codec
+from codomyrmex.performance.cache_manager._counts import ERROR, HIT, MISS, Tally
+from codomyrmex.performance.cache_manager._digest import stable_digest
+from codomyrmex.performance.cache_manager._fork import reset_in_child
+from codomyrmex.performance.cache_manager._single_flight import SingleFlight
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Hashable
+    from typing import Any
+
     import redis
 
-    from codomyrmex.performance.cache_manager import CacheManager
+    from codomyrmex.performance.cache_manager._counts import Counts
 
-__all__ = ["KEY_PREFIX", "RedisBackend", "remote_call", "remote_wrapper"]
+__all__ = ["KEY_PREFIX", "RedisBackend", "RedisStore"]
 
 _logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "codomyrmex:cache"
-
-#: Outcomes of :meth:`RedisBackend.load`.
-HIT, MISS, ERROR = 0, 1, 2
+KEY_PREFIX = "codomyrmex:cache:"
+LOCK_PREFIX = b"codomyrmex:lock:"
+#: memcached's default item size limit.
+DEFAULT_MAX_VALUE_BYTES = 1024 * 1024
+_LOCK_POLL_SECONDS = 0.05
+_LONGEST_EXPIRY_MS = 2**62
+_RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class RedisBackend:
-    """A Redis connection, a value codec and a circuit breaker for cached values."""
+    """A Redis connection, a value codec, a circuit breaker and an optional lock."""
 
     def __init__(
         self,
@@ -82,56 +100,60 @@ class RedisBackend:
         hmac_key: bytes | None = None,
         socket_timeout: float = 0.1,
         retry_after: float = 1.0,
+        max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
+        lock_timeout: float | None = None,
     ) -> None:
-        for label, number in (("socket_timeout", socket_timeout), ("retry_after", retry_after)):
-            if isinstance(number, bool) or not isinstance(number, (int, float)):
-                raise TypeError(f"{label} must be a number of seconds")
-            if not number > 0:
-                raise ValueError(f"{label} must be positive, got {number!r}")
-        self.codec: Codec = _codec(serializer, hmac_key)
+        _check_seconds("socket_timeout", socket_timeout)
+        _check_seconds("retry_after", retry_after)
+        if lock_timeout is not None:
+            _check_seconds("lock_timeout", lock_timeout)
+        if isinstance(max_value_bytes, bool) or not isinstance(max_value_bytes, int):
+            raise TypeError(f"max_value_bytes must be an int, not {type(max_value_bytes).__name__}")
+        if not 0 < max_value_bytes <= 512 * 1024 * 1024:
+            raise ValueError(
+                f"max_value_bytes must be between 1 and 512 MiB (Redis' own limit), "
+                f"got {max_value_bytes!r}"
+            )
+        self.codec = Codec(serializer, hmac_key)
         self.client = _client(client, float(socket_timeout))
         self.retry_after = float(retry_after)
+        self.max_value_bytes = max_value_bytes
+        self.lock_timeout = None if lock_timeout is None else float(lock_timeout)
         self._down_until = 0.0
         self._probe_lock = threading.Lock()
-        redis_errors = _redis_errors()
-        self._outage_errors: tuple[type[BaseException], ...] = redis_errors[0]
-        self._command_errors: tuple[type[BaseException], ...] = redis_errors[1]
+        self._claims: dict[bytes, bytes] = {}
+        self._release: Any = None
+        self._outage_errors = _outage_errors()
+        reset_in_child(self)
+
+    def after_fork(self) -> None:
+        self._probe_lock = threading.Lock()
+        self._claims = {}
 
     def __repr__(self) -> str:
         pool = getattr(self.client, "connection_pool", None)
         where = pool.connection_kwargs if pool is not None else {}
         host = where.get("path") or f"{where.get('host', '?')}:{where.get('port', '?')}"
-        return f"RedisBackend({host}/{where.get('db', 0)}, {type(self.codec).__name__})"
-
-    @staticmethod
-    def key(cache_name: str, digest: str, namespace: str | None = None) -> bytes:
-        """The Redis key of one entry."""
-        middle = f"{cache_name}:{namespace}:" if namespace is not None else f"{cache_name}:"
-        return f"{KEY_PREFIX}:{middle}{digest}".encode()
-
-    @staticmethod
-    def pattern(cache_name: str, namespace: str | None = None) -> bytes:
-        """A SCAN pattern matching every key of a cache (or of one function in it)."""
-        middle = f"{cache_name}:{namespace}:" if namespace is not None else f"{cache_name}:"
-        return _glob_escape(f"{KEY_PREFIX}:{middle}").encode() + b"*"
+        return f"RedisBackend({host}/{where.get('db', 0)}, {self.codec.serializer})"
 
     def load(self, key: bytes, on_error: Callable[[], object]) -> tuple[int, Any]:
         """``(HIT, value)``, ``(MISS, None)`` or ``(ERROR, None)``; never raises.
 
-        An entry that cannot be trusted or decoded is a miss (so it gets overwritten)
-        plus a counted error; it is never unpickled.
+        An entry that is too large, cannot be trusted or cannot be decoded is a miss (so
+        it gets overwritten) plus a counted error; it is never unpickled.
         """
-        payload = self._call(lambda: self.client.get(key), on_error)
+        limit = self.max_value_bytes
+        payload = self._call(lambda: self.client.getrange(key, 0, limit), on_error)
         if payload is _FAILED:
             return ERROR, None
-        if payload is None:
+        if not payload:
             return MISS, None
         try:
+            if len(payload) > limit:
+                raise BadPayload(f"larger than max_value_bytes={limit}")
             return HIT, self.codec.loads(key, payload)
         except BadPayload as exc:
             _logger.warning("codomyrmex.performance: ignoring cache entry %r: %s", key, exc)
-        except Exception as exc:  # a signed pickle whose class is gone, say
-            _logger.warning("codomyrmex.performance: cannot decode cache entry %r: %r", key, exc)
         on_error()
         return MISS, None
 
@@ -139,16 +161,62 @@ class RedisBackend:
         self, key: bytes, value: Any, ttl_seconds: float | None, on_error: Callable[[], object]
     ) -> None:
         """Store ``value`` with its expiry; a value the codec rejects is skipped and counted."""
-        if ttl_seconds is not None and ttl_seconds <= 0:
-            return
         try:
-            payload = self.codec.dumps(key, value)
-        except TypeError as exc:
-            _logger.debug("codomyrmex.performance: not caching %r: %s", key, exc)
-            on_error()
+            if ttl_seconds is not None and ttl_seconds <= 0:
+                return
+            try:
+                payload = self.codec.dumps(key, value)
+            except TypeError as exc:
+                _logger.debug("codomyrmex.performance: not caching %r: %s", key, exc)
+                on_error()
+                return
+            if len(payload) > self.max_value_bytes:
+                _logger.debug("codomyrmex.performance: not caching %r: over max_value_bytes", key)
+                on_error()
+                return
+            expiry = None if ttl_seconds is None else max(1, int(ttl_seconds * 1000))
+            if expiry is not None and expiry >= _LONGEST_EXPIRY_MS:  # past Redis' range: never
+                expiry = None
+            self._call(lambda: self.client.set(key, payload, px=expiry), on_error)
+        finally:
+            self.release(key)
+
+    def claim(self, key: bytes, on_error: Callable[[], object]) -> tuple[int, Any]:
+        """After a miss, with ``lock_timeout``: lead across processes, or wait for the leader.
+
+        ``(MISS, None)`` when this process should compute (it holds the lock, or waited
+        ``lock_timeout`` in vain), else what the other process stored.
+        """
+        assert self.lock_timeout is not None
+        lock_key = LOCK_PREFIX + key[len(KEY_PREFIX) :]
+        token = os.urandom(16)
+        lock_ms = max(1, int(self.lock_timeout * 1000))
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            taken = self._call(
+                lambda: self.client.set(lock_key, token, nx=True, px=lock_ms), on_error
+            )
+            if taken is _FAILED:
+                return MISS, None
+            if taken:
+                self._claims[key] = token
+                return MISS, None
+            if time.monotonic() >= deadline:
+                return MISS, None
+            time.sleep(_LOCK_POLL_SECONDS)
+            outcome, value = self.load(key, on_error)
+            if outcome != MISS:
+                return outcome, value
+
+    def release(self, key: bytes) -> None:
+        """Give up the lock :meth:`claim` took for ``key``, if this process holds it."""
+        token = self._claims.pop(key, None)
+        if token is None:
             return
-        expiry = None if ttl_seconds is None else max(1, int(ttl_seconds * 1000))
-        self._call(lambda: self.client.set(key, payload, px=expiry), on_error)
+        if self._release is None:
+            self._release = self.client.register_script(_RELEASE_SCRIPT)
+        lock_key = LOCK_PREFIX + key[len(KEY_PREFIX) :]
+        self._call(lambda: self._release(keys=[lock_key], args=[token]), _ignore)
 
     def exists(self, key: bytes, on_error: Callable[[], object]) -> bool:
         found = self._call(lambda: self.client.exists(key), on_error)
@@ -199,7 +267,7 @@ class RedisBackend:
             )
             on_error()
             return _FAILED
-        except self._command_errors as exc:
+        except Exception as exc:  # a command error, or a client failing in its own way
             _logger.warning("codomyrmex.performance: Redis cache command failed: %r", exc)
             on_error()
             return _FAILED
@@ -224,19 +292,130 @@ class RedisBackend:
 _FAILED = object()
 
 
-def _codec(serializer: str, hmac_key: bytes | None) -> Codec:
-    if serializer == "json":
-        if hmac_key is not None:
-            raise ValueError("hmac_key is only used with serializer='pickle'")
-        return JsonCodec()
-    if serializer == "pickle":
-        if hmac_key is None:
-            raise ValueError(
-                "serializer='pickle' needs an hmac_key: unsigned pickles from a shared "
-                "Redis would let anyone who can write to it run code in this process"
+class RedisSpace:
+    """The keys and counts of one function in a :class:`RedisStore`."""
+
+    __slots__ = ("_backend", "_pattern", "counts", "make_key")
+
+    def __init__(
+        self,
+        backend: RedisBackend,
+        prefix: bytes,
+        make_key: Callable[[tuple[Any, ...], dict[str, Any]], bytes],
+        counts: Counts,
+    ) -> None:
+        self._backend = backend
+        self._pattern = _pattern(prefix)
+        self.make_key = make_key
+        self.counts = counts
+
+    def size(self) -> int:
+        return self._backend.count_matching(self._pattern, _ignore)
+
+    def clear(self) -> None:
+        self._backend.delete_matching(self._pattern, self.counts.errors.__next__)
+
+
+class RedisStore:
+    """The entries of one cache in Redis, under its escaped name (see the module docstring)."""
+
+    #: Loads and stores are network calls: coroutines run them in a worker thread.
+    offload = True
+    #: No in-process entries: every lookup asks Redis.
+    entries = None
+    #: Evictions and expirations happen in the server (its ``INFO stats``).
+    evictions = expirations = 0
+
+    def __init__(
+        self, backend: RedisBackend, name: str, ttl_seconds: float | None, max_size: int | None
+    ) -> None:
+        self.backend = backend
+        self.name = name
+        self.ttl_seconds = ttl_seconds
+        self.max_size = max_size
+        self.prefix = f"{KEY_PREFIX}{_escape(name)}:".encode()
+        self.tally = Tally()
+        self._flights = SingleFlight()
+
+    # -- the decorator's contract (_decorator.Store) ---------------------------------
+    def bind(
+        self, label: str | None, *, key: Callable[..., Hashable] | None, typed: bool
+    ) -> RedisSpace:
+        """The space of one function: its own counts and key prefix when ``label`` is set."""
+        if label is None:
+            prefix, counts = self.prefix, self.tally.own
+        else:
+            prefix, counts = self.prefix + f"{_escape(label)}:".encode(), self.tally.new_function()
+        make_key: Callable[[tuple[Any, ...], dict[str, Any]], bytes]
+        if key is None:
+            make_key = lambda args, kwargs: (  # noqa: E731
+                prefix + stable_digest(args, kwargs, typed=typed).encode()
             )
-        return SignedPickleCodec(hmac_key)
-    raise ValueError(f"serializer must be 'json' or 'pickle', got {serializer!r}")
+        else:
+            make_key = lambda args, kwargs: (  # noqa: E731
+                prefix
+                + stable_digest((key(*args, **kwargs),), {}, typed=typed, custom=True).encode()
+            )
+        return RedisSpace(self.backend, prefix, make_key, counts)
+
+    def fetch(self, key: bytes, compute: Callable[[], Any], counts: Counts) -> Any:
+        return self._flights.run(key, self, compute, counts)
+
+    async def fetch_async(
+        self, key: bytes, compute: Callable[[], Awaitable[Any]], counts: Counts
+    ) -> Any:
+        return await self._flights.run_async(key, self, compute, counts)
+
+    # -- the single-flight source (_single_flight.Source) ----------------------------
+    def load(self, key: bytes, counts: Counts) -> tuple[int, Any]:
+        outcome, value = self.backend.load(key, counts.errors.__next__)
+        if outcome == MISS and self.backend.lock_timeout is not None:
+            return self.backend.claim(key, counts.errors.__next__)
+        return outcome, value
+
+    def store(self, key: bytes, value: Any, counts: Counts) -> None:
+        self.backend.store(key, value, self.ttl_seconds, counts.errors.__next__)
+
+    def abandon(self, key: bytes) -> None:
+        self.backend.release(key)
+
+    # -- the mapping API of CacheManager (keys as the user gives them) -----------------
+    def get(self, key: object, default: Any) -> Any:
+        outcome, value = self.backend.load(self._key_of(key), self.tally.own.errors.__next__)
+        if outcome == ERROR:
+            return default
+        self.tally.own.by_outcome[outcome]()
+        return value if outcome == HIT else default
+
+    def put(self, key: object, value: Any, ttl: float | None) -> None:
+        self.backend.store(self._key_of(key), value, ttl, self.tally.own.errors.__next__)
+
+    def get_or_set(self, key: object, factory: Callable[[], Any]) -> Any:
+        return self.fetch(self._key_of(key), factory, self.tally.own)
+
+    def delete(self, key: object) -> bool:
+        return self.backend.delete(self._key_of(key), self.tally.own.errors.__next__)
+
+    def contains(self, key: object) -> bool:
+        return self.backend.exists(self._key_of(key), self.tally.own.errors.__next__)
+
+    def size(self) -> int:
+        """Keys of this cache in Redis (a SCAN; a failure reads as 0, never as an error)."""
+        return self.backend.count_matching(_pattern(self.prefix), _ignore)
+
+    def clear(self) -> None:
+        self.backend.delete_matching(_pattern(self.prefix), self.tally.own.errors.__next__)
+
+    def _key_of(self, key: object) -> bytes:
+        """The Redis key of a mapping-API key (``TypeError`` if it has no stable form)."""
+        return self.prefix + stable_digest((key,), {}, typed=False, custom=True).encode()
+
+
+def _check_seconds(label: str, number: object) -> None:
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise TypeError(f"{label} must be a number of seconds, not {type(number).__name__}")
+    if not 0 < number < 10**9:  # also rejects nan and inf
+        raise ValueError(f"{label} must be a positive, finite number of seconds, got {number!r}")
 
 
 def _client(client: Any, socket_timeout: float) -> redis.Redis:
@@ -245,21 +424,29 @@ def _client(client: Any, socket_timeout: float) -> redis.Redis:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        built: redis.Redis = redis_module.Redis.from_url(
-            client,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), 0),
-            health_check_interval=0,
+        try:
+            client.encode("utf-8")
+            built: redis.Redis = redis_module.Redis.from_url(
+                client,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=socket_timeout,
+                retry=Retry(NoBackoff(), 0),
+                health_check_interval=0,
+            )
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"invalid Redis URL {client!r}: {exc}") from None
+        given = built
+    elif isinstance(client, redis_module.Redis):
+        given = client
+    else:
+        raise TypeError(
+            f"backend must be a redis:// URL, a redis.Redis client or a RedisBackend, "
+            f"not {type(client).__name__}"
         )
-        return built
-    if isinstance(client, redis_module.Redis):
-        given: redis.Redis = client
-        return given
-    raise TypeError(
-        f"backend must be a redis:// URL, a redis.Redis client or a RedisBackend, "
-        f"not {type(client).__name__}"
-    )
+    pool = getattr(given, "connection_pool", None)
+    if pool is not None and pool.connection_kwargs.get("decode_responses"):
+        raise ValueError("the Redis cache needs a client with decode_responses=False (bytes)")
+    return given
 
 
 def _import_redis() -> Any:
@@ -272,124 +459,27 @@ def _import_redis() -> Any:
     return redis
 
 
-def _redis_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """(errors meaning Redis is unreachable, errors of a single command)."""
+def _outage_errors() -> tuple[type[BaseException], ...]:
+    """The errors meaning Redis is unreachable (the circuit breaker opens on them)."""
     from redis import exceptions
 
-    outage = (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
-    return outage, (exceptions.RedisError,)
+    return (exceptions.ConnectionError, exceptions.TimeoutError, OSError)
 
 
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)
+def _escape(name: str) -> str:
+    """A cache or function name as a key segment: no ``:`` inside, so none nests in another."""
+    return name.replace("%", "%25").replace(":", "%3A")
 
 
-# -- call paths of cached functions -------------------------------------------------------
-def remote_wrapper(
-    func: Callable[..., Any],
-    cache: CacheManager,
-    *,
-    namespace: str | None,
-    key: Callable[..., Hashable] | None,
-    typed: bool,
-) -> Callable[..., Any]:
-    """The caching wrapper of ``func`` for a cache whose backend is Redis."""
-    remote_key = _remote_key_maker(cache, namespace, key, typed)
-    if inspect.iscoroutinefunction(func):
-        return _remote_async(func, cache, remote_key)
-    return _remote_sync(func, cache, remote_key)
+def _pattern(prefix: bytes) -> bytes:
+    """A SCAN pattern matching every key that starts with ``prefix``."""
+    escaped = bytearray()
+    for byte in prefix:
+        if byte in b"*?[]\\":
+            escaped += b"\\"
+        escaped.append(byte)
+    return bytes(escaped) + b"*"
 
 
-def _remote_key_maker(
-    cache: CacheManager,
-    namespace: str | None,
-    key: Callable[..., Hashable] | None,
-    typed: bool,
-) -> Callable[[tuple[Any, ...], dict[str, Any]], bytes]:
-    backend = cache.backend
-    assert backend is not None
-    name = cache.name
-    if key is not None:
-        return lambda args, kwargs: backend.key(
-            name, stable_digest((key(*args, **kwargs),), {}, typed=typed, custom=True), namespace
-        )
-    return lambda args, kwargs: backend.key(
-        name, stable_digest(args, kwargs, typed=typed), namespace
-    )
-
-
-def remote_call(
-    cache: CacheManager,
-    remote_key: bytes,
-    func: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    """Look up in Redis, else call ``func`` and store its result; Redis errors fall through."""
-    backend = cache.backend
-    assert backend is not None
-    status, value = backend.load(remote_key, cache._errors.__next__)
-    if status == HIT:
-        next(cache._hits)
-        return value
-    if status == MISS:
-        next(cache._misses)
-    value = func(*args, **kwargs)
-    if status == MISS:
-        backend.store(remote_key, value, cache.ttl_seconds, cache._errors.__next__)
-    return value
-
-
-def _remote_sync(
-    func: Callable[..., Any],
-    cache: CacheManager,
-    remote_key: Callable[[tuple[Any, ...], dict[str, Any]], bytes],
-) -> Callable[..., Any]:
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            key = remote_key(args, kwargs)
-        except TypeError:
-            next(cache._errors)
-            return func(*args, **kwargs)
-        return remote_call(cache, key, func, args, kwargs)
-
-    return wrapper
-
-
-def _remote_async(
-    func: Callable[..., Any],
-    cache: CacheManager,
-    remote_key: Callable[[tuple[Any, ...], dict[str, Any]], bytes],
-) -> Callable[..., Any]:
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            key = remote_key(args, kwargs)
-        except TypeError:
-            next(cache._errors)
-            return await func(*args, **kwargs)
-        return await single_flight(cache, key, lambda: _remote_lead(cache, key, func, args, kwargs))
-
-    return wrapper
-
-
-async def _remote_lead(
-    cache: CacheManager,
-    key: bytes,
-    func: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> tuple[int, Any]:
-    """Redis I/O runs in a worker thread so a slow Redis never blocks the event loop."""
-    backend = cache.backend
-    assert backend is not None
-    on_error = cache._errors.__next__
-    status, value = await asyncio.to_thread(backend.load, key, on_error)
-    if status == HIT:
-        next(cache._hits)
-        return HIT, value
-    if status == MISS:
-        next(cache._misses)
-    value = await func(*args, **kwargs)
-    if status == MISS:
-        await asyncio.to_thread(backend.store, key, value, cache.ttl_seconds, on_error)
-    return status, value
+def _ignore() -> None:
+    """Error callback for size probes and lock releases: never a failed lookup."""

@@ -1,131 +1,256 @@
 """Telemetry of the caches: a registry of live caches read by observable instruments.
 
-Caches count in plain integers; nothing here runs on a cache's call path. The first cache
-created registers three observable instruments on the ``codomyrmex.performance`` scope,
-each with one callback that walks the live caches when a metric reader collects
-(names and attributes are listed in :mod:`codomyrmex.performance.cache_manager`).
-Caches sharing a name are summed into one series.
+Caches count in plain integers; nothing here runs on a cache's call path. Three
+observable instruments of the ``codomyrmex.performance`` scope, each with one callback,
+walk the live caches when a metric reader collects (names and attributes are listed in
+:mod:`codomyrmex.performance.cache_manager`). Caches sharing a name are summed into one
+series. A failing callback reports through the package's never-raise policy and observes
+nothing, so it never breaks the collection of other metrics.
+
+The instruments are created with the first cache if OpenTelemetry's metrics API is
+already imported; otherwise right after something imports it (a one-shot import hook),
+so a cache costs no OpenTelemetry import and a meter provider set later still sees every
+cache from its first lookup.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
 
-from codomyrmex.performance.cache_manager._decorator import read_count
+from codomyrmex.performance._safe import report_telemetry_error
+from codomyrmex.performance.cache_manager._fork import reset_in_child
+from codomyrmex.performance.semconv import (
+    CACHE_ENTRIES,
+    CACHE_EVICTIONS,
+    CACHE_NAME,
+    CACHE_REASON,
+    CACHE_REQUESTS,
+    CACHE_RESULT,
+)
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any, Protocol
+
     from opentelemetry.metrics import CallbackOptions, Observation
 
-    from codomyrmex.performance.cache_manager import CacheManager
+    from codomyrmex.performance.cache_manager._counts import Tally
+
+    class Observed(Protocol):
+        """What the instruments read of a cache's store."""
+
+        name: str
+        tally: Tally
+        evictions: int
+        expirations: int
+        #: In-memory entries (``len`` is read), or None for a remote store.
+        entries: Any
+
 
 __all__ = ["live_caches", "register"]
 
-_registry: weakref.WeakSet[CacheManager] = weakref.WeakSet()
-_registry_lock = threading.Lock()
+#: Values of ``codomyrmex.cache.result`` and ``codomyrmex.cache.reason``.
+RESULTS = ("hit", "miss", "error")
+REASONS = ("size", "ttl")
+
+_METRICS_API = "opentelemetry.metrics"
+
 _instruments_ready = False
 
-_NAME = "codomyrmex.cache.name"
-_RESULT = "codomyrmex.cache.result"
-_REASON = "codomyrmex.cache.reason"
+
+class _Registry:
+    """The live caches, held weakly, each with the store the instruments read."""
+
+    def __init__(self) -> None:
+        self._stores: weakref.WeakKeyDictionary[object, Observed] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+        reset_in_child(self)
+
+    def after_fork(self) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, cache: object, store: Observed) -> None:
+        with self._lock:
+            self._stores[cache] = store
+
+    def caches(self) -> list[Any]:
+        with self._lock:
+            return list(self._stores)
+
+    def stores(self) -> list[Observed]:
+        with self._lock:
+            return list(self._stores.values())
 
 
-def register(cache: CacheManager) -> None:
-    """Track a new cache (weakly) and make sure the instruments exist."""
-    with _registry_lock:
-        _registry.add(cache)
+_registry = _Registry()
+
+
+def register(cache: object, store: Observed) -> None:
+    """Track a new cache (weakly) with its store, and make sure the instruments will exist."""
+    _registry.add(cache, store)
     if not _instruments_ready:
+        _create_instruments_when_possible()
+
+
+def live_caches() -> list[Any]:
+    """The caches alive in this process (each has ``.name`` and ``.stats()``)."""
+    return _registry.caches()
+
+
+def _create_instruments_when_possible() -> None:
+    if _METRICS_API in sys.modules:
+        _create_instruments()
+        return
+    hook = _AfterImport(_METRICS_API, _create_instruments)
+    sys.meta_path.insert(0, hook)
+    if _METRICS_API in sys.modules:  # imported by another thread meanwhile
+        hook.remove()
         _create_instruments()
 
 
 def _create_instruments() -> None:
     """Create the three observable instruments once for the package scope."""
     global _instruments_ready
-    from opentelemetry.metrics import Observation
+    try:
+        from codomyrmex.performance.telemetry import scope_telemetry
 
-    from codomyrmex.performance.telemetry import scope_telemetry
-
-    scope = scope_telemetry()
-
-    def observe(read: Callable[[], Iterable[tuple[int, dict[str, str]]]]) -> Any:
-        def callback(options: CallbackOptions) -> Iterable[Observation]:
-            try:
-                return [Observation(value, attributes) for value, attributes in read()]
-            except Exception:  # telemetry never breaks the collection of other metrics
-                return []
-
-        return callback
-
-    scope.instrument(
-        "codomyrmex.cache.requests",
-        lambda meter: meter.create_observable_counter(
-            "codomyrmex.cache.requests",
-            callbacks=[observe(_request_counts)],
-            unit="{request}",
-            description="Cache lookups by result (hit, miss, error).",
-        ),
-    )
-    scope.instrument(
-        "codomyrmex.cache.evictions",
-        lambda meter: meter.create_observable_counter(
-            "codomyrmex.cache.evictions",
-            callbacks=[observe(_eviction_counts)],
-            unit="{entry}",
-            description="Cache entries removed for size (LRU) or because their TTL passed.",
-        ),
-    )
-    scope.instrument(
-        "codomyrmex.cache.entries",
-        lambda meter: meter.create_observable_up_down_counter(
-            "codomyrmex.cache.entries",
-            callbacks=[observe(_entry_counts)],
-            unit="{entry}",
-            description="Entries held by in-memory caches.",
-        ),
-    )
+        scope = scope_telemetry()
+        scope.instrument(
+            CACHE_REQUESTS,
+            lambda meter: meter.create_observable_counter(
+                CACHE_REQUESTS,
+                callbacks=[_callback(_request_counts)],
+                unit="{request}",
+                description="Cache lookups by result (hit, miss, error).",
+            ),
+        )
+        scope.instrument(
+            CACHE_EVICTIONS,
+            lambda meter: meter.create_observable_counter(
+                CACHE_EVICTIONS,
+                callbacks=[_callback(_eviction_counts)],
+                unit="{entry}",
+                description="Cache entries removed for size (LRU) or because their TTL passed.",
+            ),
+        )
+        scope.instrument(
+            CACHE_ENTRIES,
+            lambda meter: meter.create_observable_up_down_counter(
+                CACHE_ENTRIES,
+                callbacks=[_callback(_entry_counts)],
+                unit="{entry}",
+                description="Entries held by in-memory caches.",
+            ),
+        )
+    except Exception as exc:
+        report_telemetry_error(exc, "creating the cache instruments")
     _instruments_ready = True
 
 
-def _by_name(read: Callable[[CacheManager], tuple[int, ...]]) -> dict[str, list[int]]:
-    """Per cache name, the element-wise sum of ``read(cache)`` (names may repeat)."""
+def _callback(
+    read: Callable[[], Iterable[tuple[int, dict[str, str]]]],
+) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    from opentelemetry.metrics import Observation
+
+    def callback(options: CallbackOptions) -> Iterable[Observation]:
+        try:
+            return [Observation(value, attributes) for value, attributes in read()]
+        except Exception as exc:
+            report_telemetry_error(exc, "cache metrics collection")
+            return []
+
+    return callback
+
+
+def _by_name(read: Callable[[Observed], Sequence[int]]) -> dict[str, list[int]]:
+    """Per cache name, the element-wise sum of ``read(store)`` (names may repeat)."""
     totals: dict[str, list[int]] = {}
-    for cache in live_caches():
-        values = read(cache)
-        found = totals.setdefault(cache.name, [0] * len(values))
+    for store in _registry.stores():
+        values = read(store)
+        found = totals.setdefault(store.name, [0] * len(values))
         for index, value in enumerate(values):
             found[index] += value
     return totals
 
 
 def _request_counts() -> list[tuple[int, dict[str, str]]]:
-    totals = _by_name(lambda c: (read_count(c._hits), read_count(c._misses), read_count(c._errors)))
+    totals = _by_name(lambda store: store.tally.totals())
     return [
-        (count, {_NAME: name, _RESULT: result})
+        (count, {CACHE_NAME: name, CACHE_RESULT: result})
         for name, counts in totals.items()
-        for result, count in zip(("hit", "miss", "error"), counts, strict=True)
+        for result, count in zip(RESULTS, counts, strict=True)
     ]
 
 
 def _eviction_counts() -> list[tuple[int, dict[str, str]]]:
-    totals = _by_name(lambda c: (c._evictions, c._expirations))
+    totals = _by_name(lambda store: (store.evictions, store.expirations))
     return [
-        (count, {_NAME: name, _REASON: reason})
+        (count, {CACHE_NAME: name, CACHE_REASON: reason})
         for name, counts in totals.items()
-        for reason, count in zip(("size", "ttl"), counts, strict=True)
+        for reason, count in zip(REASONS, counts, strict=True)
     ]
 
 
 def _entry_counts() -> list[tuple[int, dict[str, str]]]:
     totals: dict[str, int] = {}
-    for cache in live_caches():
-        if cache.backend is None:
-            totals[cache.name] = totals.get(cache.name, 0) + len(cache._data)
-    return [(count, {_NAME: name}) for name, count in totals.items()]
+    for store in _registry.stores():
+        if store.entries is not None:
+            totals[store.name] = totals.get(store.name, 0) + len(store.entries)
+    return [(count, {CACHE_NAME: name}) for name, count in totals.items()]
 
 
-def live_caches() -> list[CacheManager]:
-    """The caches alive in this process (each has ``.name`` and ``.stats()``)."""
-    with _registry_lock:
-        return list(_registry)
+class _AfterImport:
+    """A one-shot ``sys.meta_path`` finder: runs ``callback`` once ``name`` is imported.
+
+    It finds the module with the finders after it and wraps the loader for that one
+    import only; the module gets its real loader back before its code runs.
+    """
+
+    def __init__(self, name: str, callback: Callable[[], None]) -> None:
+        self._name = name
+        self._callback = callback
+
+    def remove(self) -> None:
+        if self in sys.meta_path:  # not yet removed by the import it was waiting for
+            sys.meta_path.remove(self)
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname != self._name:
+            return None
+        self.remove()
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            spec: ModuleSpec | None = find_spec(fullname, path, target) if find_spec else None
+            if spec is not None:
+                break
+        else:
+            return None
+        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            spec.loader = _CallbackLoader(spec.loader, self._callback)  # type: ignore[assignment]
+        return spec
+
+
+class _CallbackLoader:
+    """Delegates to the real loader, then runs the callback after the module executed."""
+
+    def __init__(self, loader: Any, callback: Callable[[], None]) -> None:
+        self._loader = loader
+        self._callback = callback
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        created: ModuleType | None = self._loader.create_module(spec)
+        return created
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        self._callback()
