@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import Any
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -222,3 +224,31 @@ def test_instruments_follow_a_provider_set_later() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "1"]
+
+
+class UnreadableCounts(Exception):
+    """Raised by a cache whose counts cannot be read (fault injection)."""
+
+
+class Unreadable:
+    def totals(self) -> tuple[int, int, int]:
+        raise UnreadableCounts("counts unreadable")
+
+
+def test_an_unreadable_cache_is_reported_once_and_the_others_still_collect(
+    metric_probe: MetricsProbe, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = CacheManager(name="test-telemetry-unreadable")
+    broken._store.tally = Unreadable()  # type: ignore[assignment]
+    healthy = CacheManager(name="test-telemetry-readable")
+    healthy.set(1, 1)
+    healthy.get(1)
+    with caplog.at_level(logging.WARNING, logger="codomyrmex.performance"):
+        first = values(metric_probe, "test-telemetry-readable")
+        unreadable = values(metric_probe, "test-telemetry-unreadable")
+    assert (first[(REQUESTS, "hit")], first[(ENTRIES, "")]) == (1, 1)
+    assert (REQUESTS, "hit") not in unreadable
+    assert unreadable[(ENTRIES, "")] == 0
+    reports = [r for r in caplog.records if "UnreadableCounts" in r.getMessage()]
+    assert len(reports) == 1
+    assert "test-telemetry-unreadable" in reports[0].getMessage()

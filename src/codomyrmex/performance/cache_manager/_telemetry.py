@@ -4,8 +4,9 @@ Caches count in plain integers; nothing here runs on a cache's call path. Three
 observable instruments of the ``codomyrmex.performance`` scope, each with one callback,
 walk the live caches when a metric reader collects (names and attributes are listed in
 :mod:`codomyrmex.performance.cache_manager`). Caches sharing a name are summed into one
-series. A failing callback reports through the package's never-raise policy and observes
-nothing, so it never breaks the collection of other metrics.
+series. A cache that cannot be read, or a failing callback, is reported through the
+package's never-raise policy and observed as nothing; it never breaks the collection of
+other caches or other metrics.
 
 The instruments are created with the first cache if OpenTelemetry's metrics API is
 already imported; otherwise right after something imports it (a one-shot import hook),
@@ -168,10 +169,17 @@ def _callback(
 
 
 def _by_name(read: Callable[[Observed], Sequence[int]]) -> dict[str, list[int]]:
-    """Per cache name, the element-wise sum of ``read(store)`` (names may repeat)."""
+    """Per cache name, the element-wise sum of ``read(store)`` (names may repeat).
+
+    A cache that cannot be read is reported and left out; the others are still observed.
+    """
     totals: dict[str, list[int]] = {}
     for store in _registry.stores():
-        values = read(store)
+        try:
+            values = read(store)
+        except Exception as exc:
+            report_telemetry_error(exc, f"reading cache {store.name!r} for metrics")
+            continue
         found = totals.setdefault(store.name, [0] * len(values))
         for index, value in enumerate(values):
             found[index] += value
