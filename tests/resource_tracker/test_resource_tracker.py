@@ -65,15 +65,16 @@ def test_peak_is_not_inherited_from_before_the_window() -> None:
 
 def test_cpu_time_matches_process_time() -> None:
     with ResourceTracker() as tracker:
-        before = time.process_time()
+        before, started = time.process_time(), time.perf_counter()
         spin(0.25)
-        measured = time.process_time() - before
+        measured, wall = time.process_time() - before, time.perf_counter() - started
     usage = tracker.usage
     assert usage is not None
     assert usage.cpu_time == pytest.approx(measured, abs=0.03)
     assert usage.cpu_time == pytest.approx(usage.user_time + usage.system_time)
     assert usage.cpu_percent == pytest.approx(usage.cpu_time / usage.duration * 100)
-    assert usage.cpu_percent > 50
+    # A shared machine may give the spin less than a core; the figure must follow.
+    assert usage.cpu_percent == pytest.approx(measured / wall * 100, rel=0.15)
 
 
 def test_sleeping_block_is_sampled_and_idle() -> None:

@@ -50,8 +50,9 @@ ranks (numpy's default, ``statistics.quantiles(method="inclusive")``).
 ``PerformanceMetrics`` fields), written in batches of 256 calls, on ``flush()``
 and at interpreter exit. The file is opened for appending (created) by the constructor,
 which raises ``OSError`` (``FileNotFoundError``, ``IsADirectoryError``, ...) naming the
-path when it cannot be; a log that stops being writable later is reported once and
-then dropped.
+path when it cannot be, and ``ValueError`` when it is not a regular file (a FIFO, socket
+or device: refused at once, never waited on); a log that stops being writable later is
+reported once and then dropped. ``max_metrics`` is an int from 1 to ``sys.maxsize``.
 
 Importing this module loads neither OpenTelemetry nor psutil nor wrapt, and neither do
 monitored calls while nothing else has imported ``opentelemetry.trace`` or
@@ -67,33 +68,28 @@ import sys
 import time
 from collections import deque
 
-from codomyrmex.performance.performance_monitor._core import (
-    CallSite,
-    Record,
-    TelemetryState,
-    perf_counter,
-    shape_of,
-)
-from codomyrmex.performance.performance_monitor._track import TrackedBlock
+from codomyrmex.performance.performance_monitor._binding import TelemetryBinding
+from codomyrmex.performance.performance_monitor._core import CallSite, perf_counter, shape_of
 from codomyrmex.performance.performance_monitor._wrappers import wrap_callable
 
 #: ``typing`` costs ~10 ms to import; annotations are strings here, so it is not needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from pathlib import Path
     from typing import Any, TypeVar, overload
 
     from opentelemetry.metrics import MeterProvider
     from opentelemetry.trace import TracerProvider
 
-    from codomyrmex.performance.performance_monitor._history import PerformanceMetrics
+    from codomyrmex.performance.performance_monitor._core import RawRecord
+    from codomyrmex.performance.performance_monitor._history import PerformanceMetrics, Record
     from codomyrmex.performance.performance_monitor._log import CallLog
+    from codomyrmex.performance.performance_monitor._track import TrackedBlock
 
 __all__ = [
     "PerformanceMetrics",
     "PerformanceMonitor",
-    "TrackedBlock",
     "default_monitor",
     "monitor",
 ]
@@ -153,15 +149,15 @@ class PerformanceMonitor:
     ) -> None:
         if isinstance(max_metrics, bool) or not isinstance(max_metrics, int):
             raise TypeError(f"max_metrics must be an int, not {type(max_metrics).__name__}")
-        if max_metrics <= 0:
-            raise ValueError(f"max_metrics must be positive, got {max_metrics}")
+        if not 0 < max_metrics <= sys.maxsize:
+            raise ValueError(f"max_metrics must be between 1 and {sys.maxsize}, got {max_metrics}")
         if log_file is not None and not isinstance(log_file, (str, os.PathLike)):
             raise TypeError(f"log_file must be a path, not {type(log_file).__name__}")
-        self._history: deque[Record] = deque(maxlen=max_metrics)
-        self._telemetry = TelemetryState(tracer_provider, meter_provider)
+        self._history: deque[RawRecord] = deque(maxlen=max_metrics)
+        self._telemetry = TelemetryBinding(tracer_provider, meter_provider)
         self._epoch_offset = time.time() - perf_counter()
         self._log: CallLog | None = None
-        self._record: Callable[[Record], None] = self._history.append
+        self._record: Callable[[RawRecord], None] = self._history.append
         if log_file is not None:
             from pathlib import Path
 
@@ -183,7 +179,7 @@ class PerformanceMonitor:
     def __repr__(self) -> str:
         return f"<PerformanceMonitor calls={len(self._history)} max_metrics={self.max_metrics}>"
 
-    def _record_and_log(self, record: Record) -> None:
+    def _record_and_log(self, record: RawRecord) -> None:
         self._history.append(record)
         assert self._log is not None
         self._log.append(record)
@@ -261,7 +257,12 @@ class PerformanceMonitor:
         except (AttributeError, ValueError):  # pragma: no cover - not CPython
             pass
         site = CallSite(name, file_path=file_path, line_number=line_number, attributes=checked)
-        return TrackedBlock(self, site)
+        return self._block(site)
+
+    def _block(self, site: CallSite) -> TrackedBlock:
+        from codomyrmex.performance.performance_monitor._track import TrackedBlock
+
+        return TrackedBlock(site, self._telemetry, self._record, self._epoch_offset)
 
     def track_execution(
         self, func: Callable[..., Any], /, *args: Any, **kwargs: Any
@@ -277,20 +278,22 @@ class PerformanceMonitor:
                 "track_execution() runs synchronous callables; decorate coroutine and "
                 "generator functions with monitor() or use 'async with track(...)'"
             )
-        block = TrackedBlock(self, CallSite.for_function(func))
+        block = self._block(CallSite.for_function(func))
         with block:
             result = func(*args, **kwargs)
         return result, block.metrics
 
     # -- reading ----------------------------------------------------------------------
 
-    def _records(self, function_name: str | None) -> Iterator[Record]:
-        if function_name is not None and not isinstance(function_name, str):
-            raise TypeError(f"function_name must be a string, not {type(function_name).__name__}")
-        snapshot = self._history.copy()
+    def _records(self, function_name: str | None) -> Iterable[RawRecord] | Iterator[Record]:
+        """A snapshot of the history (all calls, or those of one function name)."""
         if function_name is None:
-            return iter(snapshot)
-        return (record for record in snapshot if record[0] == function_name)
+            return self._history.copy()
+        if not isinstance(function_name, str):
+            raise TypeError(f"function_name must be a string, not {type(function_name).__name__}")
+        from codomyrmex.performance.performance_monitor._history import select
+
+        return select(self._history.copy(), function_name)
 
     def get_metrics(self, function_name: str | None = None) -> list[PerformanceMetrics]:
         """Recorded calls, oldest first (all, or those of one function name)."""
@@ -310,11 +313,9 @@ class PerformanceMonitor:
 
     def stats_by_function(self) -> dict[str, dict[str, Any]]:
         """``get_stats`` for every function name in the history."""
-        from codomyrmex.performance.performance_monitor._history import compute_stats
+        from codomyrmex.performance.performance_monitor._history import by_function, compute_stats
 
-        grouped: dict[str, list[Record]] = {}
-        for record in self._records(None):
-            grouped.setdefault(record[0], []).append(record)
+        grouped = by_function(self._history.copy())
         return {name: compute_stats(records) for name, records in grouped.items()}
 
     def export_metrics(self, file_path: str | os.PathLike[str], format: str = "json") -> Path:

@@ -1,10 +1,6 @@
-"""What every monitoring wrapper shares: clocks, the lazy OpenTelemetry binding, call sites.
+"""What every monitoring wrapper shares: the clocks, the history record, call sites.
 
-Nothing here imports OpenTelemetry at import time. ``TelemetryState`` loads the package's
-``telemetry`` module (and with it ``opentelemetry``) on the first monitored call after
-something else imported ``opentelemetry.trace`` or ``opentelemetry.metrics``: until then
-no provider can have been set, so tracing and the duration histogram are off and a
-monitored program that never uses OpenTelemetry never pays its ~60 ms import.
+Nothing here imports OpenTelemetry (see ``_binding`` for that) or ``typing``.
 """
 
 from __future__ import annotations
@@ -13,7 +9,6 @@ import sys
 import time
 
 from codomyrmex.performance import semconv
-from codomyrmex.performance._safe import opentelemetry_imported, report_telemetry_error
 from codomyrmex.performance._shared.callables import qualified_name
 
 TYPE_CHECKING = False
@@ -21,16 +16,18 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
-    from opentelemetry.context import Context
-    from opentelemetry.metrics import Histogram, MeterProvider
-    from opentelemetry.trace import Span, Tracer, TracerProvider
+    from opentelemetry.trace import Span
+
+    #: One history entry, in the field order of ``_history.Record`` (which reads it by
+    #: name). Recorded as a plain tuple: one allocation and one ``deque.append`` per call.
+    RawRecord = tuple[
+        str, float, float, float, int, str | None, int | None, int | None, Mapping[str, Any] | None
+    ]
 
 
 __all__ = [
     "MAXRSS_TO_MB",
     "CallSite",
-    "Record",
-    "TelemetryState",
     "cpu_time",
     "peak_rss",
     "perf_counter",
@@ -69,109 +66,6 @@ else:
 
 #: ``ru_maxrss`` is in kilobytes on Linux and BSD, in bytes on macOS.
 MAXRSS_TO_MB = 1.0 / (1024 * 1024) if sys.platform == "darwin" else 1.0 / 1024
-
-#: One history entry: name, start (perf_counter), duration (s), CPU time (s), peak RSS
-#: (ru_maxrss units), error type name, trace id, span id, metadata. A plain tuple so that
-#: recording a call costs one allocation and one ``deque.append``.
-Record = tuple[
-    str,
-    float,
-    float,
-    float,
-    int,
-    "str | None",
-    "int | None",
-    "int | None",
-    "Mapping[str, Any] | None",
-]
-
-# Filled by ``TelemetryState`` when OpenTelemetry is first needed; the traced paths only
-# run after that, so they use these names without checking.
-_attach: Callable[[Context], object]
-_detach: Callable[[Any], None]
-_set_span_in_context: Callable[[Span], Context]
-
-
-def _load_opentelemetry() -> None:
-    global _attach, _detach, _set_span_in_context
-    from opentelemetry.context import attach, detach
-    from opentelemetry.trace import set_span_in_context
-
-    _attach, _detach, _set_span_in_context = attach, detach, set_span_in_context
-
-
-class _NoHistogram:
-    """The duration histogram while OpenTelemetry is not imported: records nothing."""
-
-    __slots__ = ()
-
-    def record(
-        self,
-        amount: float,
-        attributes: Mapping[str, Any] | None = None,
-        context: Context | None = None,
-    ) -> None:
-        """Nothing can collect the point yet: no meter provider exists."""
-
-
-_NO_HISTOGRAM = _NoHistogram()
-
-
-class TelemetryState:
-    """A monitor's tracer check and duration histogram, resolved on first use.
-
-    ``tracer`` starts as a method that returns None (tracing off; ``histogram`` records
-    nothing) while OpenTelemetry is not imported, checked per call with two dict lookups.
-    Once it is (or at once, given explicit providers) it resolves the scope and replaces
-    itself with the scope's own ``tracer`` method: from then on the hot path is a single
-    bound-method call with no "is it loaded yet" test.
-    """
-
-    __slots__ = ("histogram", "meter_provider", "tracer", "tracer_provider")
-
-    def __init__(
-        self,
-        tracer_provider: TracerProvider | None = None,
-        meter_provider: MeterProvider | None = None,
-    ) -> None:
-        self.tracer_provider = tracer_provider
-        self.meter_provider = meter_provider
-        self.histogram: Histogram | _NoHistogram = _NO_HISTOGRAM
-        self.tracer: Callable[[], Tracer | None] = self._tracer_until_resolved
-        if tracer_provider is not None or meter_provider is not None:
-            self.tracer = self._first_tracer
-
-    def _tracer_until_resolved(self) -> Tracer | None:
-        # A provider can only have been set by code that imported one of these modules.
-        if not opentelemetry_imported():
-            return None
-        return self._first_tracer()
-
-    def _first_tracer(self) -> Tracer | None:
-        try:
-            self._resolve()
-        except Exception as failure:  # telemetry never raises into the monitored call
-            report_telemetry_error(failure)
-            self.histogram = _NO_HISTOGRAM
-            self.tracer = _no_tracer
-            return None
-        return self.tracer()
-
-    def _resolve(self) -> None:
-        """Import the telemetry module and bind the scope's tracer and the histogram."""
-        from codomyrmex.performance.telemetry import scope_telemetry
-
-        _load_opentelemetry()
-        scope = scope_telemetry(self.tracer_provider, self.meter_provider)
-        self.histogram = scope.duration_histogram(
-            semconv.FUNCTION_DURATION, semconv.FUNCTION_DURATION_DESCRIPTION
-        )
-        self.tracer = scope.tracer
-
-
-def _no_tracer() -> None:
-    """Tracing off for good: resolving this package's telemetry failed (logged once)."""
-    return None
 
 
 def _code_location(func: Callable[..., Any]) -> tuple[str | None, int | None]:

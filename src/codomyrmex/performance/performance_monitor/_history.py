@@ -10,18 +10,65 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from codomyrmex.performance._shared.files import write_text_atomically
 from codomyrmex.performance._shared.quantiles import percentile
-from codomyrmex.performance.performance_monitor._core import MAXRSS_TO_MB, Record
+from codomyrmex.performance.performance_monitor._core import MAXRSS_TO_MB
 
-__all__ = ["EXPORT_FORMATS", "PerformanceMetrics", "compute_stats", "export", "to_metrics"]
+if TYPE_CHECKING:
+    from codomyrmex.performance.performance_monitor._core import RawRecord
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "PerformanceMetrics",
+    "Record",
+    "by_function",
+    "compute_stats",
+    "export",
+    "select",
+    "to_metrics",
+]
 
 EXPORT_FORMATS = ("json", "jsonl", "csv")
+
+
+class Record(NamedTuple):
+    """One history entry read by field name (the monitor stores it as a plain tuple)."""
+
+    function_name: str
+    #: ``perf_counter`` at the call's start.
+    start: float
+    #: Seconds of wall time.
+    duration: float
+    #: Seconds of the thread's CPU time (not yet clamped to ``duration``).
+    cpu_time: float
+    #: ``ru_maxrss`` when the call returned (platform units, see ``MAXRSS_TO_MB``).
+    maxrss: int
+    #: ``error.type`` of a failed call.
+    error: str | None
+    trace_id: int | None
+    span_id: int | None
+    metadata: Mapping[str, Any] | None
+
+
+_read = Record._make
+
+
+def select(records: Iterable[RawRecord], function_name: str) -> Iterator[Record]:
+    """The records of one function name."""
+    return (record for record in map(_read, records) if record.function_name == function_name)
+
+
+def by_function(records: Iterable[RawRecord]) -> dict[str, list[Record]]:
+    """The records grouped by function name, in order of first appearance."""
+    grouped: dict[str, list[Record]] = {}
+    for record in map(_read, records):
+        grouped.setdefault(record.function_name, []).append(record)
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -71,25 +118,26 @@ def cpu_within(cpu: float, duration: float) -> float:
     return cpu if cpu > 0.0 else 0.0
 
 
-def to_metrics(record: Record, epoch_offset: float) -> PerformanceMetrics:
-    """Build the public object from a history tuple."""
-    name, start, duration, cpu, maxrss, error, trace_id, span_id, metadata = record
-    cpu = cpu_within(cpu, duration)
+def to_metrics(raw: RawRecord, epoch_offset: float) -> PerformanceMetrics:
+    """Build the public object from a history entry."""
+    record = _read(raw)
+    duration = record.duration
+    cpu = cpu_within(record.cpu_time, duration)
     return PerformanceMetrics(
-        function_name=name,
+        function_name=record.function_name,
         execution_time=duration,
-        memory_usage_mb=maxrss * MAXRSS_TO_MB,
+        memory_usage_mb=record.maxrss * MAXRSS_TO_MB,
         cpu_percent=cpu / duration * 100.0 if duration > 0 else 0.0,
-        timestamp=epoch_offset + start,
-        metadata=dict(metadata) if metadata else {},
+        timestamp=epoch_offset + record.start,
+        metadata=dict(record.metadata) if record.metadata else {},
         cpu_time=cpu,
-        error=error,
-        trace_id=None if trace_id is None else format(trace_id, "032x"),
-        span_id=None if span_id is None else format(span_id, "016x"),
+        error=record.error,
+        trace_id=None if record.trace_id is None else format(record.trace_id, "032x"),
+        span_id=None if record.span_id is None else format(record.span_id, "016x"),
     )
 
 
-def compute_stats(records: Iterable[Record]) -> dict[str, Any]:
+def compute_stats(records: Iterable[RawRecord]) -> dict[str, Any]:
     """count, errors, total, min, max, mean, p50, p95, p99 (seconds), cpu_time, memory.
 
     With no calls, count/errors/total are 0 and the rest None.
@@ -98,11 +146,11 @@ def compute_stats(records: Iterable[Record]) -> dict[str, Any]:
     errors = 0
     cpu_total = 0.0
     maxrss = 0
-    for record in records:
-        durations.append(record[2])
-        cpu_total += cpu_within(record[3], record[2])
-        maxrss = max(maxrss, record[4])
-        if record[5] is not None:
+    for record in map(_read, records):
+        durations.append(record.duration)
+        cpu_total += cpu_within(record.cpu_time, record.duration)
+        maxrss = max(maxrss, record.maxrss)
+        if record.error is not None:
             errors += 1
     if not durations:
         return {

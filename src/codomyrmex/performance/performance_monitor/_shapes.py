@@ -19,11 +19,8 @@ from __future__ import annotations
 from types import coroutine
 
 from codomyrmex.performance._safe import error_type_name, fail_span, report_telemetry_error
-from codomyrmex.performance.performance_monitor import _core as core
 from codomyrmex.performance.performance_monitor._core import (
     CallSite,
-    Record,
-    TelemetryState,
     cpu_time,
     peak_rss,
     perf_counter,
@@ -38,49 +35,13 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.trace import Span
 
-__all__ = ["async_generator_wrapper", "coroutine_wrapper", "generator_wrapper"]
+    from codomyrmex.performance.performance_monitor._binding import TelemetryBinding
+    from codomyrmex.performance.performance_monitor._core import RawRecord
+
+__all__ = ["Run", "async_generator_wrapper", "coroutine_wrapper", "generator_wrapper"]
 
 
-def _start_span(telemetry: TelemetryState, site: CallSite) -> Span | None:
-    tracer = telemetry.tracer()
-    if tracer is None:
-        return None
-    try:
-        return tracer.start_span(site.name, attributes=site.span_attributes)
-    except Exception as failure:
-        report_telemetry_error(failure)
-        return None
-
-
-def _context_of(span: Span | None) -> Context | None:
-    if span is None:
-        return None
-    try:
-        return core._set_span_in_context(span)
-    except Exception as failure:
-        report_telemetry_error(failure)
-        return None
-
-
-def _attach(context: Context | None) -> object:
-    if context is None:
-        return None
-    try:
-        return core._attach(context)
-    except Exception as failure:
-        report_telemetry_error(failure)
-        return None
-
-
-def _detach(token: object) -> None:
-    if token is not None:
-        try:
-            core._detach(token)
-        except Exception as failure:
-            report_telemetry_error(failure)
-
-
-class _Run:
+class Run:
     """One monitored call: its span, the time and CPU spent in it, and how it ended."""
 
     __slots__ = (
@@ -94,25 +55,51 @@ class _Run:
         "span",
         "start",
         "telemetry",
+        "tracing",
     )
 
     def __init__(
         self,
         site: CallSite,
-        telemetry: TelemetryState,
-        record: Callable[[Record], None],
+        telemetry: TelemetryBinding,
+        record: Callable[[RawRecord], None],
         not_errors: tuple[type[BaseException], ...],
     ) -> None:
         self.site = site
         self.telemetry = telemetry
         self.record = record
         self.not_errors = not_errors
-        self.span = _start_span(telemetry, site)
-        self.context = _context_of(self.span)
+        self.span: Span | None = None
+        self.context: Context | None = None
+        self.tracing = tracing = telemetry.tracing()
+        if tracing is not None:
+            try:
+                self.span = tracing.start_span(site.name, attributes=site.span_attributes)
+                self.context = tracing.set_span_in_context(self.span)
+            except Exception as failure:
+                report_telemetry_error(failure)
+                self.context = None
         self.start: float | None = None
         self.duration = 0.0
         self.cpu = 0.0
         self.error: BaseException | None = None
+
+    def attach(self) -> object:
+        """Make the run's span current (for one step); the token for ``detach``."""
+        if self.context is None or self.tracing is None:
+            return None
+        try:
+            return self.tracing.attach(self.context)
+        except Exception as failure:
+            report_telemetry_error(failure)
+            return None
+
+    def detach(self, token: object) -> None:
+        if token is not None and self.tracing is not None:
+            try:
+                self.tracing.detach(token)
+            except Exception as failure:
+                report_telemetry_error(failure)
 
     def add(self, t0: float, c0: float) -> None:
         """Account one step that started at ``t0`` (wall) and ``c0`` (CPU).
@@ -144,12 +131,14 @@ class _Run:
         attributes = (
             site.metric_attributes if error_type is None else site.error_attributes(error_type)
         )
-        token = _attach(self.context)
-        try:
-            self.telemetry.histogram.record(self.duration, attributes)
-        except Exception as failure:
-            report_telemetry_error(failure)
-        _detach(token)
+        record_duration = self.telemetry.record
+        if record_duration is not None:
+            token = self.attach()
+            try:
+                record_duration(self.duration, attributes, None)
+            except Exception as failure:
+                report_telemetry_error(failure)
+            self.detach(token)
         trace_id = span_id = None
         if span is not None:
             try:
@@ -167,7 +156,7 @@ class _Run:
 
 
 @coroutine
-def _steps(awaitable: Coroutine[Any, Any, Any], run: _Run) -> Generator[Any, Any, Any]:
+def _steps(awaitable: Coroutine[Any, Any, Any], run: Run) -> Generator[Any, Any, Any]:
     """Await ``awaitable`` step by step, adding the CPU time of each step to ``run.cpu``.
 
     What ``await awaitable`` does (``send``/``throw`` each value or exception the task
@@ -175,11 +164,10 @@ def _steps(awaitable: Coroutine[Any, Any, Any], run: _Run) -> Generator[Any, Any
     for each step only, and the thread's CPU clock is read around each step, so the
     time other tasks run while this one is suspended is not counted.
     """
-    context = run.context
     sent: Any = None
     thrown: BaseException | None = None
     while True:
-        token = _attach(context)
+        token = run.attach()
         c0 = cpu_time()
         try:
             if thrown is None:
@@ -191,17 +179,17 @@ def _steps(awaitable: Coroutine[Any, Any, Any], run: _Run) -> Generator[Any, Any
             return stop.value
         finally:
             run.cpu += cpu_time() - c0
-            _detach(token)
+            run.detach(token)
         try:
             sent = yield item
         except GeneratorExit:
-            token = _attach(context)
+            token = run.attach()
             c0 = cpu_time()
             try:
                 awaitable.close()
             finally:
                 run.cpu += cpu_time() - c0
-                _detach(token)
+                run.detach(token)
             raise
         except BaseException as exc:
             sent, thrown = None, exc
@@ -210,15 +198,15 @@ def _steps(awaitable: Coroutine[Any, Any, Any], run: _Run) -> Generator[Any, Any
 def coroutine_wrapper(
     func: Callable[..., Coroutine[Any, Any, Any]],
     site: CallSite,
-    telemetry: TelemetryState,
-    record: Callable[[Record], None],
+    telemetry: TelemetryBinding,
+    record: Callable[[RawRecord], None],
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
     from asyncio import CancelledError
 
     not_errors = (GeneratorExit, CancelledError)
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        run = _Run(site, telemetry, record, not_errors)
+        run = Run(site, telemetry, record, not_errors)
         start = run.start = perf_counter()
         try:
             return await _steps(func(*args, **kwargs), run)
@@ -235,19 +223,19 @@ def coroutine_wrapper(
 def generator_wrapper(
     func: Callable[..., Generator[Any, Any, Any]],
     site: CallSite,
-    telemetry: TelemetryState,
-    record: Callable[[Record], None],
+    telemetry: TelemetryBinding,
+    record: Callable[[RawRecord], None],
 ) -> Callable[..., Generator[Any, Any, Any]]:
     not_errors = (GeneratorExit,)
 
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        run = _Run(site, telemetry, record, not_errors)
+        run = Run(site, telemetry, record, not_errors)
         try:
             gen = func(*args, **kwargs)
             sent: Any = None
             thrown: BaseException | None = None
             while True:
-                token = _attach(run.context)
+                token = run.attach()
                 t0 = perf_counter()
                 c0 = cpu_time()
                 try:
@@ -260,18 +248,18 @@ def generator_wrapper(
                     return stop.value
                 finally:
                     run.add(t0, c0)
-                    _detach(token)
+                    run.detach(token)
                 try:
                     sent = yield item
                 except GeneratorExit:
-                    token = _attach(run.context)
+                    token = run.attach()
                     t0 = perf_counter()
                     c0 = cpu_time()
                     try:
                         gen.close()
                     finally:
                         run.add(t0, c0)
-                        _detach(token)
+                        run.detach(token)
                     raise
                 except BaseException as exc:
                     sent, thrown = None, exc
@@ -287,15 +275,15 @@ def generator_wrapper(
 def async_generator_wrapper(
     func: Callable[..., AsyncGenerator[Any, Any]],
     site: CallSite,
-    telemetry: TelemetryState,
-    record: Callable[[Record], None],
+    telemetry: TelemetryBinding,
+    record: Callable[[RawRecord], None],
 ) -> Callable[..., AsyncGenerator[Any, Any]]:
     from asyncio import CancelledError
 
     not_errors = (GeneratorExit, CancelledError)
 
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        run = _Run(site, telemetry, record, not_errors)
+        run = Run(site, telemetry, record, not_errors)
         try:
             agen = func(*args, **kwargs)
             sent: Any = None

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import sys
 
-from codomyrmex.performance.performance_monitor import _shapes as shapes
-from codomyrmex.performance.performance_monitor._core import (
-    CallSite,
-    Record,
-    cpu_time,
-    perf_counter,
-)
+from codomyrmex.performance.performance_monitor._core import CallSite, cpu_time, perf_counter
+from codomyrmex.performance.performance_monitor._shapes import Run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
     from opentelemetry.trace import Span
 
-    from codomyrmex.performance.performance_monitor import PerformanceMonitor
+    from codomyrmex.performance.performance_monitor._binding import TelemetryBinding
+    from codomyrmex.performance.performance_monitor._core import RawRecord
     from codomyrmex.performance.performance_monitor._history import PerformanceMetrics
 
 __all__ = ["TrackedBlock"]
@@ -39,12 +36,24 @@ def _not_errors() -> tuple[type[BaseException], ...]:
 
 
 class TrackedBlock:
-    """A block recorded as one call; made by ``PerformanceMonitor.track``."""
+    """A block recorded as one call; made by ``PerformanceMonitor.track``.
 
-    def __init__(self, monitor: PerformanceMonitor, site: CallSite) -> None:
-        self._monitor = monitor
+    ``record`` appends the block's history entry; ``epoch_offset`` turns its
+    ``perf_counter`` start into Unix time for :attr:`metrics`.
+    """
+
+    def __init__(
+        self,
+        site: CallSite,
+        telemetry: TelemetryBinding,
+        record: Callable[[RawRecord], None],
+        epoch_offset: float,
+    ) -> None:
         self._site = site
-        self._run: shapes._Run | None = None
+        self._telemetry = telemetry
+        self._record = record
+        self._epoch_offset = epoch_offset
+        self._run: Run | None = None
         self._token: object = None
         self._start: tuple[float, float] | None = None
         self._metrics: PerformanceMetrics | None = None
@@ -61,18 +70,18 @@ class TrackedBlock:
             raise RuntimeError("the tracked block has not ended yet")
         return self._metrics
 
-    def _keep(self, record: Record) -> None:
+    def _keep(self, record: RawRecord) -> None:
         from codomyrmex.performance.performance_monitor._history import to_metrics
 
-        self._monitor._record(record)
-        self._metrics = to_metrics(record, self._monitor._epoch_offset)
+        self._record(record)
+        self._metrics = to_metrics(record, self._epoch_offset)
 
     def __enter__(self) -> TrackedBlock:
         if self._run is not None:
             raise RuntimeError("a tracked block cannot be entered twice at once")
-        run = shapes._Run(self._site, self._monitor._telemetry, self._keep, _not_errors())
+        run = Run(self._site, self._telemetry, self._keep, _not_errors())
         self._run = run
-        self._token = shapes._attach(run.context)
+        self._token = run.attach()
         self._start = (perf_counter(), cpu_time())
         return self
 
@@ -88,7 +97,7 @@ class TrackedBlock:
         run.add(*start)
         if exc is not None:
             run.failed(exc)
-        shapes._detach(self._token)
+        run.detach(self._token)
         try:
             run.finish()
         finally:

@@ -2,12 +2,12 @@
 
 The shape (sync, coroutine, generator, async generator) is decided once, when a function
 is decorated; each call then runs a closure with no branch it does not need. Per call:
-``telemetry.tracer()`` (None when tracing is off, and then no span or attribute work is
-done at all), two ``perf_counter`` reads and, inside them, two thread CPU clock reads
-(so the CPU window never encloses the wall window), one ``getrusage``
-for the process's peak RSS, one histogram point and one plain tuple
-appended to the monitor's bounded history (``PerformanceMetrics`` objects are built
-later, when someone reads the history).
+``telemetry.tracing()`` (None when the call gets no span, and then no span or attribute
+work is done at all), two ``perf_counter`` reads and, inside them, two thread CPU clock
+reads (so the CPU window never encloses the wall window), one ``getrusage`` for the
+process's peak RSS, one histogram point and one plain tuple appended to the monitor's
+bounded history (``PerformanceMetrics`` objects are built later, when someone reads
+the history).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from __future__ import annotations
 from functools import update_wrapper
 
 from codomyrmex.performance._safe import error_type_name, fail_span, report_telemetry_error
-from codomyrmex.performance.performance_monitor import _core as core
 from codomyrmex.performance.performance_monitor._core import (
+    CO_ASYNC_GENERATOR,
+    CO_COROUTINE,
     CallSite,
-    Record,
-    TelemetryState,
     cpu_time,
     peak_rss,
     perf_counter,
@@ -32,19 +31,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from opentelemetry.trace import Tracer
+    from codomyrmex.performance.performance_monitor._binding import TelemetryBinding, Tracing
+    from codomyrmex.performance.performance_monitor._core import RawRecord
 
 __all__ = ["sync_wrapper", "wrap_callable"]
-
-_CO_ASYNC_GENERATOR = core.CO_ASYNC_GENERATOR
-_CO_COROUTINE = core.CO_COROUTINE
 
 
 def wrap_callable(
     func: Callable[..., Any],
     site: CallSite,
-    telemetry: TelemetryState,
-    record: Callable[[Record], None],
+    telemetry: TelemetryBinding,
+    record: Callable[[RawRecord], None],
 ) -> Callable[..., Any]:
     """The monitoring wrapper for ``func``: shape chosen now, metadata copied from ``func``."""
     flags = shape_of(func)
@@ -52,9 +49,9 @@ def wrap_callable(
     if flags:
         from codomyrmex.performance.performance_monitor import _shapes as shapes
 
-        if flags & _CO_ASYNC_GENERATOR:
+        if flags & CO_ASYNC_GENERATOR:
             factory = shapes.async_generator_wrapper
-        elif flags & _CO_COROUTINE:
+        elif flags & CO_COROUTINE:
             factory = shapes.coroutine_wrapper
         else:
             factory = shapes.generator_wrapper
@@ -66,12 +63,12 @@ def wrap_callable(
 def sync_wrapper(
     func: Callable[..., Any],
     site: CallSite,
-    telemetry: TelemetryState,
-    record: Callable[[Record], None],
+    telemetry: TelemetryBinding,
+    record: Callable[[RawRecord], None],
 ) -> Callable[..., Any]:
     """Wrapper for a plain function: the hot path of the package.
 
-    With tracing off the whole call is inlined in ``wrapper``; a traced call goes to
+    With no span the whole call is inlined in ``wrapper``; a traced call goes to
     ``call_traced``, whose span work costs far more than the extra function call.
     """
     name = site.name
@@ -81,17 +78,25 @@ def sync_wrapper(
     error_attributes = site.error_attributes
 
     def record_failure(
-        exc: BaseException, t0: float, t1: float, cpu: float, span: Any, token: object
+        exc: BaseException,
+        t0: float,
+        t1: float,
+        cpu: float,
+        tracing: Tracing | None,
+        span: Any,
+        token: object,
     ) -> None:
         error_type = error_type_name(exc)
         trace_id = span_id = None
-        try:
-            telemetry.histogram.record(t1 - t0, error_attributes(error_type))
-        except Exception as failure:
-            report_telemetry_error(failure)
-        if span is not None:
+        record_duration = telemetry.record
+        if record_duration is not None:
             try:
-                core._detach(token)
+                record_duration(t1 - t0, error_attributes(error_type), None)
+            except Exception as failure:
+                report_telemetry_error(failure)
+        if tracing is not None and span is not None:
+            try:
+                tracing.detach(token)
                 fail_span(span, exc, error_type)
                 trace_id, span_id = span_ids(span)
                 span.end()
@@ -102,11 +107,11 @@ def sync_wrapper(
              peak_rss(), error_type, trace_id, span_id, metadata)
         )  # fmt: skip
 
-    def call_traced(tracer: Tracer, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call_traced(tracing: Tracing, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         span = token = None
         try:
-            span = tracer.start_span(name, attributes=span_attributes)
-            token = core._attach(core._set_span_in_context(span))
+            span = tracing.start_span(name, attributes=span_attributes)
+            token = tracing.attach(tracing.set_span_in_context(span))
         except Exception as failure:
             report_telemetry_error(failure)
             if span is not None:
@@ -118,18 +123,20 @@ def sync_wrapper(
             result = func(*args, **kwargs)
         except BaseException as exc:
             c1 = cpu_time()
-            record_failure(exc, t0, perf_counter(), c1 - c0, span, token)
+            record_failure(exc, t0, perf_counter(), c1 - c0, tracing, span, token)
             raise
         c1 = cpu_time()
         t1 = perf_counter()
         trace_id = span_id = None
-        try:
-            telemetry.histogram.record(t1 - t0, metric_attributes)
-        except Exception as failure:
-            report_telemetry_error(failure)
+        record_duration = telemetry.record
+        if record_duration is not None:
+            try:
+                record_duration(t1 - t0, metric_attributes, None)
+            except Exception as failure:
+                report_telemetry_error(failure)
         if span is not None:
             try:
-                core._detach(token)
+                tracing.detach(token)
                 trace_id, span_id = span_ids(span)
                 span.end()
             except Exception as failure:
@@ -141,23 +148,25 @@ def sync_wrapper(
         return result
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        tracer = telemetry.tracer()
-        if tracer is not None:
-            return call_traced(tracer, args, kwargs)
+        tracing = telemetry.tracing()
+        if tracing is not None:
+            return call_traced(tracing, args, kwargs)
         t0 = perf_counter()
         c0 = cpu_time()
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:
             c1 = cpu_time()
-            record_failure(exc, t0, perf_counter(), c1 - c0, None, None)
+            record_failure(exc, t0, perf_counter(), c1 - c0, None, None, None)
             raise
         c1 = cpu_time()
         t1 = perf_counter()
-        try:
-            telemetry.histogram.record(t1 - t0, metric_attributes)
-        except Exception as failure:
-            report_telemetry_error(failure)
+        record_duration = telemetry.record
+        if record_duration is not None:
+            try:
+                record_duration(t1 - t0, metric_attributes, None)
+            except Exception as failure:
+                report_telemetry_error(failure)
         record(
             (name, t0, t1 - t0, c1 - c0,
              peak_rss(), None, None, None, metadata)

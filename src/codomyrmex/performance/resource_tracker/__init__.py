@@ -35,6 +35,9 @@ single daemon sampler thread serves all of them, started with the first active t
 and ended a second after the last one stops. Nothing from the sampler thread ever raises
 into user code; a tracker garbage-collected while running releases its window.
 
+``sample_interval`` is between ``MIN_SAMPLE_INTERVAL`` (1 ms: shorter would only spin the
+sampler) and ``MAX_SAMPLE_INTERVAL`` (an hour) seconds.
+
 Cost: a ``start()``/``stop()`` pair takes two samples (a few hundred microseconds), and
 sampling at the default 20 Hz uses under 1 % of a core. That suits blocks and jobs; for
 per-call timing of hot functions use ``@monitor``, which reads only clocks and
@@ -49,9 +52,6 @@ and ``.peak_fds`` (ints). Sizes are in MiB (2**20 bytes).
 from __future__ import annotations
 
 import inspect
-import logging
-import math
-import sys
 import threading
 import time
 import weakref
@@ -60,11 +60,17 @@ from dataclasses import asdict, dataclass
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from codomyrmex.performance.resource_tracker._sampler import Window, process_cpu_times, sampler
+from codomyrmex.performance._safe import opentelemetry_imported, report_telemetry_error
+from codomyrmex.performance.resource_tracker._sampler import (
+    MAX_SAMPLE_INTERVAL,
+    MIN_SAMPLE_INTERVAL,
+    Window,
+    process_cpu_times,
+    sampler,
+)
+from codomyrmex.performance.semconv import RESOURCE_PREFIX
 
-__all__ = ["ResourceTracker", "ResourceUsage"]
-
-_logger = logging.getLogger(__name__)
+__all__ = ["MAX_SAMPLE_INTERVAL", "MIN_SAMPLE_INTERVAL", "ResourceTracker", "ResourceUsage"]
 
 _MIB = 1024 * 1024
 
@@ -104,21 +110,21 @@ class ResourceUsage:
     def span_attributes(self) -> dict[str, float | int]:
         """The ``codomyrmex.resource.*`` attributes this usage puts on a span."""
         attributes: dict[str, float | int] = {
-            "codomyrmex.resource.duration": self.duration,
-            "codomyrmex.resource.cpu_time": self.cpu_time,
-            "codomyrmex.resource.cpu_percent": self.cpu_percent,
-            "codomyrmex.resource.peak_rss_mb": self.peak_rss_mb,
-            "codomyrmex.resource.rss_delta_mb": self.rss_delta_mb,
-            "codomyrmex.resource.samples": self.samples,
-            "codomyrmex.resource.peak_threads": self.peak_threads,
+            RESOURCE_PREFIX + "duration": self.duration,
+            RESOURCE_PREFIX + "cpu_time": self.cpu_time,
+            RESOURCE_PREFIX + "cpu_percent": self.cpu_percent,
+            RESOURCE_PREFIX + "peak_rss_mb": self.peak_rss_mb,
+            RESOURCE_PREFIX + "rss_delta_mb": self.rss_delta_mb,
+            RESOURCE_PREFIX + "samples": self.samples,
+            RESOURCE_PREFIX + "peak_threads": self.peak_threads,
         }
         if self.peak_fds is not None:
-            attributes["codomyrmex.resource.peak_fds"] = self.peak_fds
+            attributes[RESOURCE_PREFIX + "peak_fds"] = self.peak_fds
         return attributes
 
 
 def _annotate_current_span(usage: ResourceUsage) -> None:
-    if "opentelemetry.trace" not in sys.modules:  # no OpenTelemetry in use: nothing to add to
+    if not opentelemetry_imported():  # no OpenTelemetry in use: no span to add to
         return
     from opentelemetry import trace
 
@@ -130,9 +136,10 @@ def _annotate_current_span(usage: ResourceUsage) -> None:
 class ResourceTracker:
     """Measures one window of the process: ``start()``/``stop()``, ``with``, or a decorator.
 
-    ``sample_interval`` (seconds, > 0) is how often the shared sampler thread reads the
-    process while this tracker runs. After ``stop()`` (or the end of the ``with`` block)
-    the result is in :attr:`usage`. A tracker can be started again once stopped.
+    ``sample_interval`` (seconds, from ``MIN_SAMPLE_INTERVAL`` to ``MAX_SAMPLE_INTERVAL``)
+    is how often the shared sampler thread reads the process while this tracker runs.
+    After ``stop()`` (or the end of the ``with`` block) the result is in :attr:`usage`.
+    A tracker can be started again once stopped.
     """
 
     def __init__(self, sample_interval: float = 0.05) -> None:
@@ -141,8 +148,11 @@ class ResourceTracker:
                 f"sample_interval must be a number of seconds, not {type(sample_interval).__name__}"
                 + ("; to decorate, use @ResourceTracker()" if callable(sample_interval) else "")
             )
-        if not math.isfinite(sample_interval) or sample_interval <= 0:
-            raise ValueError(f"sample_interval must be a positive number, got {sample_interval!r}")
+        if not MIN_SAMPLE_INTERVAL <= sample_interval <= MAX_SAMPLE_INTERVAL:
+            raise ValueError(
+                f"sample_interval must be between {MIN_SAMPLE_INTERVAL} and "
+                f"{MAX_SAMPLE_INTERVAL} seconds, got {sample_interval!r}"
+            )
         self.sample_interval = float(sample_interval)
         #: The last finished window's usage (None before the first ``stop()``).
         self.usage: ResourceUsage | None = None
@@ -204,8 +214,8 @@ class ResourceTracker:
         self.usage = usage
         try:
             _annotate_current_span(usage)
-        except Exception as exc:  # telemetry never raises into user code
-            _logger.debug("codomyrmex.performance: could not annotate span: %r", exc)
+        except Exception as failure:  # telemetry never raises into user code
+            report_telemetry_error(failure)
         return usage
 
     def __enter__(self) -> ResourceTracker:

@@ -4,27 +4,39 @@ Each active tracker owns a window of running maxima (RSS, threads, fds). The sam
 thread reads a persistent ``psutil.Process`` at the fastest interval any window asks for
 and folds each sample into the windows that were open before it was taken. Peak RSS is
 made exact with the kernel's high-water mark, reset at each window start where the
-platform allows it (Linux: ``/proc/self/clear_refs``).
+platform allows it (Linux: ``/proc/self/clear_refs``). A failing sample or wait is
+reported once (``_safe.report_telemetry_error``) and the thread carries on; if it ever
+ends, the next tracker starts a new one.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from codomyrmex.performance._safe import report_telemetry_error
+
 if TYPE_CHECKING:
     import psutil
 
-_logger = logging.getLogger("codomyrmex.performance.resource_tracker")
-
 #: How long the sampler thread waits for a new tracker before it exits.
 IDLE_LINGER_SECONDS = 1.0
+
+#: Bounds of a tracker's ``sample_interval`` (seconds): shorter would only spin the
+#: sampler thread (a sample takes about a tenth of a millisecond), longer samples only
+#: at start and stop anyway.
+MIN_SAMPLE_INTERVAL = 0.001
+MAX_SAMPLE_INTERVAL = 3600.0
+
+#: How long the sampler thread pauses after a failed round, so that a failure that
+#: repeats cannot make it spin.
+FAILURE_PAUSE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,6 @@ class ProcessSampler:
         self._process: psutil.Process | None = None
         self._epoch = 0
         self._can_reset = sys.platform.startswith("linux")
-        self._failures_logged = False
 
     def after_fork(self) -> None:
         """In a forked child the sampler thread is gone: start from scratch."""
@@ -155,30 +166,38 @@ class ProcessSampler:
         return True
 
     def _run(self) -> None:
-        while True:
+        try:
+            while self._round():
+                pass
+        finally:
+            with self._cond:
+                if self._thread is threading.current_thread():
+                    self._thread = None
+
+    def _round(self) -> bool:
+        """Wait one interval and sample for the open windows; False once none is left.
+
+        Linger a little when idle: back-to-back trackers reuse the thread (starting one
+        costs ~0.3 ms) and an idle process has none.
+        """
+        try:
             with self._cond:
                 if not self._windows:
-                    # Linger a little: back-to-back trackers reuse the thread (starting
-                    # one costs ~0.3 ms) and an idle process has none.
                     self._cond.wait(IDLE_LINGER_SECONDS)
                     if not self._windows:
-                        self._thread = None
-                        return
+                        return False
                 self._cond.wait(min(w.interval for w in self._windows))
                 targets = list(self._windows)
-            if not targets:
-                continue
-            try:
+            if targets:
                 sample = self._sample()
-            except Exception as exc:  # never let the sampler die or raise anywhere
-                if not self._failures_logged:
-                    self._failures_logged = True
-                    _logger.debug("codomyrmex.performance: resource sample failed: %r", exc)
-                continue
-            with self._cond:
-                for window in targets:
-                    if window in self._windows:
-                        window.add(sample)
+                with self._cond:
+                    for window in targets:
+                        if window in self._windows:
+                            window.add(sample)
+        except Exception as failure:  # never let the sampler die or raise anywhere
+            report_telemetry_error(failure, "resource sampling")
+            time.sleep(FAILURE_PAUSE_SECONDS)
+        return True
 
     def _sample(self) -> Sample:
         process = self._process

@@ -111,11 +111,20 @@ class ScopeTelemetry:
 
     def tracer(self) -> Tracer | None:
         """The scope's tracer when spans can be recorded, else None (cheap, per call)."""
+        tracer = self.current_tracer()
+        if tracer is not None and otel_context.get_value(_SUPPRESS_KEY):
+            return None
+        return tracer
+
+    def current_tracer(self) -> Tracer | None:
+        """The tracer of the current provider, None when it records nothing.
+
+        Unlike ``tracer()`` it does not look at the context (suppression): for callers
+        that resolve once and check the context themselves on every call.
+        """
         provider = self._tracer_provider or _global_tracer_provider()
         if provider is not self._resolved_provider:
             self._resolve(provider)
-        if self._tracer is not None and otel_context.get_value(_SUPPRESS_KEY):
-            return None
         return self._tracer
 
     def _resolve(self, provider: TracerProvider | None) -> None:
