@@ -50,7 +50,7 @@ def _row(suite: str, result: BenchmarkResult) -> str:
     ]
     c = result.comparison
     if c is None:
-        cells += ["", "", "no baseline"]
+        cells += ["—", "—", "no baseline"]
     else:
         cells += [f"{c.ratio:.3f}", f"[{c.ci_low:.3f}, {c.ci_high:.3f}]", _VERDICT_TEXT[c.verdict]]
     return "| " + " | ".join(cells) + " |"

@@ -33,7 +33,7 @@ from codomyrmex.performance._shared.charts import (
 )
 from codomyrmex.performance._shared.html_page import json_block, page
 from codomyrmex.performance._shared.units import format_seconds
-from codomyrmex.performance.view._reader import Exemplar, Span, Telemetry
+from codomyrmex.performance.view._reader import Exemplar, Span, Telemetry, paused_gc
 from codomyrmex.performance.view._summary import (
     BenchmarkRun,
     CacheRow,
@@ -90,6 +90,11 @@ _STYLE = """
 
 def render_page(telemetry: Telemetry, *, title: str = "codomyrmex-perf view") -> str:
     """The whole page for ``telemetry`` as one HTML string."""
+    with paused_gc():
+        return _render(telemetry, title)
+
+
+def _render(telemetry: Telemetry, title: str) -> str:
     layouts = lay_out_traces(telemetry.spans)
     functions = function_rows(telemetry.histograms)
     exemplar_traces = {e.trace_id for row in functions for e in row.exemplars}
@@ -433,7 +438,14 @@ class _Strings:
 
 
 def _attribute_text(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, int):
+        text = str(value)
+    else:
+        text = json.dumps(value, default=str)
     if len(text) > _VALUE_CHARS:
         return f"{text[:_VALUE_CHARS]}… ({len(text)} characters)"
     return text
@@ -444,12 +456,19 @@ def _page_data(layouts: list[TraceLayout], functions: list[FunctionRow]) -> dict
     attribute_sets: dict[tuple[int, ...], int] = {}
     events: list[list[list[Any]]] = []
 
+    pairs: dict[tuple[str, Any], tuple[int, int]] = {}
+
+    def pair(key: str, value: Any) -> tuple[int, int]:
+        try:
+            return pairs[key, value]
+        except KeyError:
+            found = pairs[key, value] = (strings(key), strings(_attribute_text(value)))
+            return found
+        except TypeError:  # an unhashable value (an array attribute)
+            return strings(key), strings(_attribute_text(value))
+
     def attribute_set(attributes: dict[str, Any]) -> int:
-        flat = tuple(
-            index
-            for key, value in attributes.items()
-            for index in (strings(key), strings(_attribute_text(value)))
-        )
+        flat = tuple(index for key, value in attributes.items() for index in pair(key, value))
         return attribute_sets.setdefault(flat, len(attribute_sets))
 
     traces = []

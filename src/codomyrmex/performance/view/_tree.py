@@ -70,7 +70,7 @@ def print_tree(layout: TraceLayout, console: Console, *, limit: int = 200) -> No
         highlight=False,
     )
     rows = layout.rows[:limit]
-    guides = _guides([depth for _, depth in rows])
+    guides = _guides([depth for _, depth in layout.rows])[:limit]
     for (span, _), guide in zip(rows, guides, strict=True):
         mark = "✗ " if span.error else ""
         fold = name_width // 2
@@ -78,10 +78,9 @@ def print_tree(layout: TraceLayout, console: Console, *, limit: int = 200) -> No
             guide = "…" + guide[len(guide) - fold + 1 :]
         line = Text(no_wrap=True, overflow="crop")
         line.append(guide, style="dim")
-        line.append(
-            _fit(mark + span.name, name_width - len(guide)),
-            style="red" if span.error else "",
-        )
+        style = "red" if span.error else ""
+        line.append(mark, style=style)
+        line.append(_fit(span.name, name_width - len(guide) - len(mark)), style=style)
         first = int((span.start - layout.start) / total * bar_width)
         cells = max(1, round(span.duration / total * bar_width))
         first = min(first, bar_width - 1)
