@@ -55,7 +55,12 @@ def _inside(root: Path, candidate: str, what: str) -> Path:
         raise TypeError(f"{what} must be a string, not {type(candidate).__name__}")
     if not candidate.strip() or "\x00" in candidate:
         raise ValueError(f"{what} must be a non-empty path")
-    real = Path(os.path.realpath(root / candidate))  # an absolute candidate replaces root
+    try:
+        real = Path(os.path.realpath(root / candidate))  # an absolute candidate replaces root
+    except OSError:  # a link that changes while it is resolved
+        raise PermissionError(
+            f"{what} {candidate!r} changed while being checked: refused"
+        ) from None
     if not real.is_relative_to(root):
         raise PermissionError(
             f"{what} {candidate!r} resolves to {real}, outside the benchmark directory "
@@ -79,12 +84,12 @@ def _bench_files(root: Path, target: Path, shown: str) -> list[Path]:
     return files
 
 
-def _load(files: list[Path], shown: str) -> list[Any]:
+def _load(root: Path, files: list[Path], shown: str) -> list[Any]:
     from codomyrmex.performance.profiling.discover import discover
 
     suites = []
     for file in files:
-        suites.extend(discover(file))
+        suites.extend(discover(file, within=root))
     names = [suite.name for suite in suites]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -167,6 +172,8 @@ def performance_run_benchmark(
     target = _inside(root, path, "path")
     stored_path = None if baseline is None else _inside(root, baseline, "baseline")
     save_path = None if save_baseline is None else _inside(root, save_baseline, "save_baseline")
+    if save_path is not None:
+        baselines.refuse_code(save_path)
     if rounds is not None:
         check_int(rounds, "rounds", 2, MAX_ROUNDS)
     check_int(processes, "processes", 0, os.cpu_count() or 1)
@@ -181,7 +188,7 @@ def performance_run_benchmark(
         gc.collect()  # the modules of earlier runs, replaced in sys.modules, and their caches
         stored = None if stored_path is None else baselines.load(stored_path)
         try:
-            suites = _load(_bench_files(root, target, path), path)
+            suites = _load(root, _bench_files(root, target, path), path)
             runs = []
             for suite in suites:
                 base: Any = None

@@ -26,7 +26,12 @@ def _namespace(target: dict[str, Any]) -> dict[str, Any]:
     file = target.get("file")
     if not file:
         raise LookupError(f"cannot locate module {module!r} in a worker process")
-    return runpy.run_path(file, run_name="__codomyrmex_bench__")
+    source = target.get("source")
+    if source is None:
+        return runpy.run_path(file, run_name="__codomyrmex_bench__")
+    namespace: dict[str, Any] = {"__name__": "__codomyrmex_bench__", "__file__": file}
+    exec(compile(source, file, "exec", dont_inherit=True), namespace)
+    return namespace
 
 
 def resolve(target: dict[str, Any]) -> Benchmark:

@@ -11,6 +11,7 @@ it is never modified.
 from __future__ import annotations
 
 import errno
+import importlib.machinery
 import json
 import math
 import os
@@ -34,6 +35,7 @@ __all__ = [
     "fingerprint",
     "load",
     "measurement_change",
+    "refuse_code",
     "save",
     "select",
     "write_json",
@@ -110,6 +112,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     every benchmark ran.
     """
     target = Path(path)
+    refuse_code(target)
     if target.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a directory", os.fspath(path))
     parent = target.parent
@@ -119,12 +122,20 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         raise PermissionError(errno.EACCES, f"directory {parent} is not writable", os.fspath(path))
 
 
+def refuse_code(target: Path) -> None:
+    """A ``ValueError`` for a path of Python code: results never replace a module."""
+    if target.suffix.lower() in (*importlib.machinery.all_suffixes(), ".pyw", ".pyi"):
+        raise ValueError(f"{os.fspath(target)} is a Python file: results are never written there")
+
+
 def write_json(document: Any, path: str | os.PathLike[str]) -> Path:
     """Write ``document`` as JSON atomically: temporary file, fsync, rename over ``path``.
 
-    An ``OSError`` names ``path`` (not the temporary file beside it).
+    An ``OSError`` names ``path`` (not the temporary file beside it); a path of Python code
+    (``.py``, ``.pyc``, an extension module) is a ``ValueError``.
     """
     target = Path(path)
+    refuse_code(target)
     text = json.dumps(document, indent=1, allow_nan=False, default=str)
     try:
         write_text_atomically(target, text)

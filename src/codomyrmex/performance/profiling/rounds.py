@@ -17,6 +17,7 @@ import importlib.util
 import inspect
 import json
 import math
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -66,6 +67,7 @@ class Benchmark:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     suite: str | None = None
     origin: tuple[str, str | None] | None = None  # (module name, file) of the suite
+    source: str | None = None  # the suite file's code as discovery read it
 
     @property
     def is_async(self) -> bool:
@@ -212,15 +214,22 @@ def worker_target(bench: Benchmark, extra_path: Sequence[str] = ()) -> dict[str,
             raise WorkerUnavailable(f"{qualname or bench.func!r} is not importable")
         file = getattr(sys.modules.get(module), "__file__", None)
         target = {"suite": None, "benchmark": bench.name, "qualname": qualname}
-    if module != "__main__":
-        spec = importlib.util.find_spec(module) if module else None
+    importable = False
+    if module != "__main__" and bench.source is None:
+        try:
+            spec = importlib.util.find_spec(module) if module else None
+        except (ImportError, ValueError):
+            spec = None
         importable = spec is not None and (file is None or spec.origin == file)
-    else:
-        importable = False
     if not importable and not file:
         raise WorkerUnavailable(f"module {module!r} has no file to load in a worker")
+    beside = [] if importable or not file else [os.path.dirname(file)]
     target.update(
-        module=module, file=file, importable=importable, sys_path=[*extra_path, *sys.path]
+        module=module,
+        file=file,
+        importable=importable,
+        source=None if importable else bench.source,
+        sys_path=[*extra_path, *beside, *sys.path],
     )
     return target
 

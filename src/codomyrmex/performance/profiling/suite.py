@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
+from codomyrmex.performance.profiling._source import CheckedSource
 from codomyrmex.performance.profiling.rounds import Benchmark
 
 __all__ = ["BenchmarkSuite"]
@@ -41,6 +42,8 @@ class BenchmarkSuite:
         caller = sys._getframe(1).f_globals
         file = caller.get("__file__")
         self._origin = (str(caller.get("__name__", "")), os.path.abspath(file) if file else None)
+        loader = caller.get("__loader__")
+        self._source = loader.text if isinstance(loader, CheckedSource) else None
 
     @property
     def benchmarks(self) -> list[Benchmark]:
@@ -104,6 +107,7 @@ class BenchmarkSuite:
                 kwargs=dict(kwargs or {}),
                 suite=self.name,
                 origin=self._origin,
+                source=self._source,
             )
             return function
 
