@@ -54,9 +54,14 @@ class OfflinePage:
         found: list[str] = self.page.evaluate("window.__violations")
         return found
 
-    def screenshot(self, name: str, directory: Path) -> bytes:
-        """A PNG of the viewport in ``directory`` (and in ``$UPDATE_SCREENSHOTS`` if set)."""
-        image: bytes = self.page.screenshot()
+    def screenshot(self, name: str, directory: Path, *, width: float | None = None) -> bytes:
+        """A PNG of the viewport (its left ``width`` pixels if given) in ``directory``, and
+        in ``$UPDATE_SCREENSHOTS`` when that is set."""
+        viewport = self.page.viewport_size
+        clip = None
+        if width is not None:
+            clip = {"x": 0, "y": 0, "width": width, "height": viewport["height"]}
+        image: bytes = self.page.screenshot(clip=clip)
         (directory / name).write_bytes(image)
         if SCREENSHOTS:
             Path(SCREENSHOTS).mkdir(exist_ok=True)
