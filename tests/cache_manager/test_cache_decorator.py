@@ -391,3 +391,48 @@ def test_partial_objects_can_be_cached() -> None:
     cached(2)
     cached(2)
     assert len(calls) == 1
+
+
+def test_arguments_containing_themselves_run_uncached_and_count_an_error() -> None:
+    calls, func = recorder()
+    cached = cached_function(func)
+    looped: list[Any] = [1]
+    looped.append(looped)
+    mapping: dict[str, Any] = {}
+    mapping["self"] = mapping
+    cached(looped)
+    cached(looped)
+    cached(key=mapping)
+    assert len(calls) == 3
+    stats = cached.cache.stats()
+    assert (stats.hits, stats.misses, stats.errors, stats.size) == (0, 0, 3, 0)
+
+
+async def test_async_arguments_containing_themselves_run_uncached() -> None:
+    calls: list[int] = []
+
+    @cached_function
+    async def fetch(values: list[Any]) -> int:
+        calls.append(1)
+        return len(values)
+
+    looped: list[Any] = [1]
+    looped.append(looped)
+    assert await fetch(looped) == await fetch(looped) == 2
+    assert (len(calls), fetch.cache.stats().errors) == (2, 2)
+
+
+def test_a_key_containing_itself_is_a_clear_type_error_for_the_mapping_api() -> None:
+    cache = CacheManager(name="test-decorator-cyclic-key")
+    looped: list[Any] = [1]
+    looped.append(looped)
+    for operation in (
+        lambda: cache.set(looped, 1),
+        lambda: cache.get(looped),
+        lambda: looped in cache,
+        lambda: cache.delete(looped),
+        lambda: cache.get_or_set(looped, lambda: 1),
+    ):
+        with pytest.raises(TypeError, match="contains itself"):
+            operation()
+    assert len(cache) == 0
