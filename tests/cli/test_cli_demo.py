@@ -15,6 +15,7 @@ import pytest
 
 from harness.otel_collector import OtelCollector
 from harness.subprocesses import run_python
+from harness.terminal import first_column
 
 SCRIPT = Path(sys.executable).with_name("codomyrmex-perf")
 DEMO = "codomyrmex.performance.cli._workload"
@@ -98,20 +99,28 @@ def test_demo_succeeds_quietly(demo_run: DemoRun) -> None:
     assert demo_run.result.stderr == ""
 
 
+def row(out: str, name: str) -> list[str]:
+    """The cells of the table line whose first cell is ``name``."""
+    line = next(line for line in out.splitlines() if line.split("│")[0].strip() == name)
+    return [cell.strip() for cell in line.split("│")]
+
+
 def test_demo_report_shows_slowest_functions_memory_and_destination(demo_run: DemoRun) -> None:
     out = demo_run.result.stdout
-    assert "Slowest functions" in out
+    functions, blocks = out.split("Tracked blocks")
+    title = f"Slowest functions (by total time), in {DEMO}"  # the module every name shares
+    assert title in [line.rstrip() for line in functions.splitlines()]
     for name in ("checkout", "fetch_exchange_rate", "parse_order", "charge_card"):
-        assert f"{DEMO}.{name}" in out
-    charge_row = next(line for line in out.splitlines() if f"{DEMO}.charge_card" in line)
-    assert charge_row.split("│")[2:4] == ["    80 ", "      1 "]  # calls, errors
+        assert name in first_column(functions)
+    assert row(functions, "charge_card")[1:3] == ["80", "1"]  # calls, errors
+    assert "demo.workload" not in functions  # a block: its total holds every call
+    assert row(blocks, "demo.workload")[1:3] == ["1", "0"]
     assert "peak memory (RSS)" in out
-    catalog_row = next(line for line in out.splitlines() if "│ demo.catalog " in line)
-    hits, misses, rate = (cell.strip() for cell in catalog_row.split("│")[2:5])
+    hits, misses, rate = row(out, "demo.catalog")[1:4]
     assert int(hits) > 0 and int(misses) > 0 and rate.endswith("%")
-    assert "demo.exchange_rates" in out
+    assert "demo.exchange_rates" in first_column(out)
     for module in ("sqlite3", "difflib"):
-        assert any(line.startswith(f"│ {module} ") for line in out.splitlines())
+        assert module in first_column(out)
     assert "kernel high-water mark" in out
     assert f"sent to: {demo_run.directory}" in out
     assert str(demo_run.directory / "traces.jsonl") in out
@@ -162,7 +171,8 @@ def test_demo_json_output(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     functions = {f["name"]: f for f in data["functions"]}
-    assert set(functions) >= DEMO_SPANS
+    assert set(functions) == DEMO_SPANS - {"demo.workload"}
+    assert [b["name"] for b in data["blocks"]] == ["demo.workload"]
     assert functions[f"{DEMO}.charge_card"]["errors"] == 1
     totals = [f["total"] for f in data["functions"]]
     assert totals == sorted(totals, reverse=True)
@@ -246,7 +256,7 @@ def test_missing_rich_names_the_cli_extra_and_json_still_works(tmp_path: Path) -
         """
     env = clean_env(CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path / "t"))
     result = run_python(code.replace("ARGS", "['demo']"), env=env)
-    line = assert_one_error_line(result, 1)
+    line = assert_one_error_line(result, 2)
     assert "pip install 'codomyrmex-performance[cli]'" in line
     assert not (tmp_path / "t").exists()
     result = run_python(code.replace("ARGS", "['demo', '--json']"), env=env)
@@ -264,7 +274,7 @@ def test_run_without_the_instrument_extra_names_it(tmp_path: Path) -> None:
         sys.exit(main(["run", {str(script)!r}]))
         """
     env = clean_env(CODOMYRMEX_PERF_TELEMETRY_DIR=str(tmp_path / "t"))
-    line = assert_one_error_line(run_python(code, env=env), 1)
+    line = assert_one_error_line(run_python(code, env=env), 2)
     assert "pip install 'codomyrmex-performance[instrument]'" in line
 
 
@@ -282,9 +292,10 @@ def test_unexpected_error_is_one_line_unless_traceback_is_asked(tmp_path: Path) 
     result = run_python(code.replace("sys.argv[1:]", "['demo']"), env=env)
     line = assert_one_error_line(result, 1)
     assert "ZeroDivisionError: boom" in line and "--traceback" in line
-    result = run_python(code.replace("sys.argv[1:]", "['--traceback', 'demo']"), env=env)
-    assert result.returncode == 1
-    assert "Traceback" in result.stderr and "ZeroDivisionError: boom" in result.stderr
+    for argv in ("['--traceback', 'demo']", "['demo', '--traceback']"):
+        result = run_python(code.replace("sys.argv[1:]", argv), env=env)
+        assert result.returncode == 1
+        assert "Traceback" in result.stderr and "ZeroDivisionError: boom" in result.stderr
 
 
 def test_help_and_version() -> None:

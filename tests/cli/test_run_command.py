@@ -118,21 +118,29 @@ def rejecting_endpoint() -> Iterator[str]:
         server.server_close()
 
 
-def test_lost_spans_are_reported_once_in_the_report(
-    painter: Path, tmp_path: Path, rejecting_endpoint: str
+@pytest.mark.parametrize("command", ["run", "demo", "bench"])
+def test_lost_spans_are_reported_once_with_the_reason(
+    painter: Path, tmp_path: Path, rejecting_endpoint: str, command: str
 ) -> None:
-    result = perf_run(tmp_path, "--otlp", rejecting_endpoint, str(painter))
-    assert result.returncode == 0, result.stderr
-    lines = result.stderr.splitlines()
-    # The handle's own warning at shutdown, then the report's line; no third one from run.
-    assert [line for line in lines if "were not delivered" in line] == [
-        f"codomyrmex.performance: 2 span(s) were not delivered to {rejecting_endpoint} "
-        "(http/protobuf) (queue full or exporter failing)"
-    ], result.stderr
-    assert [line for line in lines if "lost" in line] == [
-        "  2 span(s) lost: 0 dropped (queue full), 2 failed to export"
-    ], result.stderr
-    assert not any(line.startswith("codomyrmex-perf: warning") for line in lines)
+    """An endpoint that answers but refuses OTLP: the same for every command."""
+    suite = tmp_path / "bench_quick.py"
+    suite.write_text(
+        "from codomyrmex.performance import BenchmarkSuite\n"
+        "suite = BenchmarkSuite('quick')\nsuite.add(lambda: None, name='noop')\n"
+    )
+    arguments = {
+        "run": ["run", "--otlp", rejecting_endpoint, str(painter)],
+        "demo": ["demo", "--otlp", rejecting_endpoint],
+        "bench": ["bench", str(suite), "--otlp", rejecting_endpoint, "--in-process",
+                  "--rounds", "3", "--min-time", "0.001", "--no-progress"],
+    }[command]  # fmt: skip
+    result = _perf(tmp_path, arguments)
+    assert result.returncode == 0, result.stderr  # losing telemetry is not the job failing
+    text = result.stdout + result.stderr
+    assert len([line for line in text.splitlines() if "lost" in line]) == 1, text
+    assert "were not delivered" not in text  # the handle's summary: the report has the count
+    assert text.count("Failed to export spans batch code: 400") == 1, text  # the reason, once
+    assert not any(line.startswith("codomyrmex-perf: ") for line in text.splitlines())
 
 
 def free_port() -> int:
@@ -186,3 +194,63 @@ def _perf(tmp_path: Path, command: list[str]) -> subprocess.CompletedProcess[str
         stdin=subprocess.DEVNULL,
         timeout=120,
     )
+
+
+def test_a_syntax_error_shows_as_python_shows_it(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("x = 1\ndef (:\n")
+    python = subprocess.run(
+        [sys.executable, str(broken)], capture_output=True, text=True, timeout=60
+    )
+    result = perf_run(tmp_path, str(broken))
+    assert result.returncode == python.returncode == 1
+    assert result.stderr.startswith(python.stderr)  # then the report
+    assert "runpy" not in result.stderr and "codomyrmex" not in python.stderr
+
+
+def test_a_directory_runs_its_main_module_as_python_does(tmp_path: Path) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "helper.py").write_text("WORD = 'imported from the directory'\n")
+    (app / "__main__.py").write_text(
+        "import sys\nfrom helper import WORD\nprint(WORD, sys.argv[1:], __name__)\n"
+    )
+    result = perf_run(tmp_path, str(app), "--flag")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "imported from the directory ['--flag'] __main__\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ([], "run needs a program: codomyrmex-perf run [options] script.py [args ...]"),
+        (
+            ["--otlp", "http://127.0.0.1:9"],
+            "run needs a program: codomyrmex-perf run [options] script.py [args ...]",
+        ),
+        (["no_such_script.py"], "no such script: no_such_script.py"),
+        (["empty_dir"], "cannot run empty_dir: a directory without a __main__.py"),
+    ],
+)
+def test_nothing_to_run_is_one_line_and_exit_2(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    (tmp_path / "empty_dir").mkdir()
+    result = perf_run(tmp_path, *arguments)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"codomyrmex-perf: error: {message}"]
+    assert not (tmp_path / "telemetry").exists()
+
+
+def test_instrument_warnings_name_the_option(painter: Path, tmp_path: Path) -> None:
+    result = perf_run(tmp_path, "--instrument", "no_such_module:f,not an entry", str(painter))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "skipped" in line]
+    assert warnings == [
+        "codomyrmex.performance: --instrument entry 'not an entry' skipped: expected "
+        "'pkg.module:function', 'pkg.module:Class.method' or 'pkg.module:*'",
+        "codomyrmex.performance: --instrument entry 'no_such_module:f' skipped: "
+        "module 'no_such_module' not found",
+    ]
+    from_variable = perf_run(tmp_path, str(painter), CODOMYRMEX_PERF_INSTRUMENT="nowhere:f")
+    assert "CODOMYRMEX_PERF_INSTRUMENT entry 'nowhere:f' skipped" in from_variable.stderr

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +98,25 @@ async def test_a_failed_tool_call_is_an_error_span(host_server: MCPServer, spans
     assert [event.name for event in tool_span.events] == ["exception"]
 
 
+async def test_an_error_answer_is_an_error_span(host_server: MCPServer, spans: Any) -> None:
+    register_tools(host_server)
+    result = await call(
+        host_server, "performance_compare_benchmarks", {"name": " ", "before": 1, "after": 2}
+    )
+    assert result.is_error is False  # the codomyrmex contract: an answer
+    assert result.structured_content == {
+        "status": "error", "message": "name must not be empty", "error_type": "ValueError",
+    }  # fmt: skip
+    (tool_span,) = [
+        s
+        for s in spans.get_finished_spans()
+        if s.name == "execute_tool performance_compare_benchmarks"
+    ]
+    assert tool_span.status.status_code is StatusCode.ERROR
+    assert tool_span.status.description == "name must not be empty"
+    assert tool_span.attributes["error.type"] == "ValueError"
+
+
 async def test_run_benchmark_refused_without_a_bench_dir(
     host_server: MCPServer, tmp_path: Path
 ) -> None:
@@ -161,13 +183,22 @@ def test_cache_tools_on_caches_sharing_a_name() -> None:
     assert len(first) == len(second) == 0
 
 
-def test_resource_snapshot_of_this_process() -> None:
+def test_resource_snapshot_of_this_process_and_its_children_only() -> None:
     snapshot = performance_resource_snapshot()
-    assert snapshot["name"]
+    assert snapshot["status"] == "success" and snapshot["name"]
     assert snapshot["rss_mb"] <= snapshot["vms_mb"]
     assert 0 < snapshot["memory_percent"] < 100
     with pytest.raises(TypeError, match="pid must be an integer"):
         performance_resource_snapshot(True)  # type: ignore[arg-type]
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert performance_resource_snapshot(child.pid)["pid"] == child.pid
+    finally:
+        child.kill()
+        child.wait()
+    with pytest.raises(PermissionError, match="neither this server nor one of its child"):
+        performance_resource_snapshot(os.getppid())
+    assert performance_resource_snapshot(os.getppid(), any_process=True)["pid"] == os.getppid()
 
 
 def test_run_benchmark_as_a_plain_function(tmp_path: Path) -> None:

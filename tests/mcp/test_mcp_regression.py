@@ -1,4 +1,9 @@
-"""performance_check_regression and performance_compare_benchmarks as plain functions."""
+"""performance_check_regression and performance_compare_benchmarks as plain functions.
+
+Both keep the contract of the codomyrmex tools they replace: ``"status": "success"``, and
+bad input answered as ``{"status": "error", "message": ...}`` (plus ``error_type``),
+never raised.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ def check(measured: float, mean: float, stddev: float = 0.0, **options: object) 
 def test_lower_is_better_without_noise(measured: float, severity: str, deviation: float) -> None:
     result = check(measured, 100.0)
     assert result.keys() >= KEYS
-    assert result["status"] == "ok"
+    assert result["status"] == "success"
     assert result["benchmark"] == "parse"
     assert result["severity"] == severity
     assert result["is_regression"] is (severity != "info")
@@ -141,16 +146,25 @@ def test_negative_baseline_mean_is_relative_to_its_magnitude() -> None:
         ({"unit": 3}, TypeError, "unit must be a string"),
     ],
 )
-def test_bad_arguments_are_clear_errors(kwargs: dict, error: type, text: str) -> None:
+def test_bad_arguments_are_error_answers(kwargs: dict, error: type, text: str) -> None:
     arguments = {"benchmark_name": "b", "measured_value": 1.0, "baseline_mean": 1.0, **kwargs}
-    with pytest.raises(error, match=text.replace("(", r"\(").replace(")", r"\)")):
-        performance_check_regression(**arguments)
+    answer = performance_check_regression(**arguments)
+    assert answer.keys() == {"status", "message", "error_type"}
+    assert answer["status"] == "error"
+    assert text in answer["message"]
+    assert answer["error_type"] == error.__name__
+
+
+def test_a_missing_argument_is_an_error_answer_too() -> None:
+    answer = performance_check_regression("b", 1.0)  # type: ignore[call-arg]
+    assert answer["status"] == "error" and "baseline_mean" in answer["message"]
+    assert answer["error_type"] == "TypeError"
 
 
 def test_compare_slower_is_a_regression() -> None:
     result = performance_compare_benchmarks("parse", 10.0, 12.0)
     assert result == {
-        "status": "ok",
+        "status": "success",
         "name": "parse",
         "before": 10.0,
         "after": 12.0,
@@ -184,10 +198,15 @@ def test_compare_from_zero() -> None:
     assert same["message"].endswith("unchanged")
 
 
-def test_compare_rejects_bad_values() -> None:
-    with pytest.raises(ValueError, match="after must be a finite number"):
-        performance_compare_benchmarks("x", 1.0, math.inf)
-    with pytest.raises(TypeError, match="before must be a number"):
-        performance_compare_benchmarks("x", None, 1.0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="name must not be empty"):
-        performance_compare_benchmarks(" ", 1.0, 1.0)
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        (("x", 1.0, math.inf), "ValueError", "after must be a finite number, got inf"),
+        (("x", None, 1.0), "TypeError", "before must be a number, not NoneType"),
+        ((" ", 1.0, 1.0), "ValueError", "name must not be empty"),
+        (("x", 1.0, 2.0, "yes"), "TypeError", "higher_is_better must be a bool, not str"),
+    ],
+)
+def test_compare_answers_bad_values(arguments: tuple, error: str, message: str) -> None:
+    answer = performance_compare_benchmarks(*arguments)
+    assert answer == {"status": "error", "message": message, "error_type": error}

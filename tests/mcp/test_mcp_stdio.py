@@ -18,6 +18,9 @@ from harness.mcp import (
     stdio_session,
 )
 
+#: The tools that keep the codomyrmex contract: bad values answered, never an error result.
+ANSWERING = {"performance_check_regression", "performance_compare_benchmarks"}
+
 TOOL_NAMES = {
     "performance_check_regression",
     "performance_compare_benchmarks",
@@ -45,12 +48,13 @@ def test_lists_every_tool_with_input_and_output_schemas(client: StdioClient) -> 
     for tool in tools.values():
         assert tool.input_schema["type"] == "object"
         assert tool.output_schema is not None and tool.output_schema["type"] == "object"
-        assert tool.output_schema["properties"]["status"] == {
-            "const": "ok",
-            "title": "Status",
-            "type": "string",
-        }
-        assert tool.description
+        status = tool.output_schema["properties"]["status"]
+        if tool.name in ANSWERING:
+            assert status["enum"] == ["success", "error"]
+            assert set(tool.output_schema["required"]) == {"status", "message"}
+        else:
+            assert status == {"const": "success", "title": "Status", "type": "string"}
+        assert tool.description and "status" in tool.description  # documents its values
     check = tools["performance_check_regression"]
     assert check.input_schema["required"] == ["benchmark_name", "measured_value", "baseline_mean"]
     properties = check.input_schema["properties"]
@@ -67,11 +71,11 @@ def test_lists_every_tool_with_input_and_output_schemas(client: StdioClient) -> 
     assert properties["unit"]["default"] == "ms"
     assert properties["critical_threshold"]["default"] == 0.25
     assert check.output_schema["properties"]["severity"]["enum"] == ["info", "warning", "critical"]
-    assert set(check.output_schema["required"]) >= {
-        "status", "benchmark", "is_regression", "severity", "deviation", "message",
+    assert set(check.output_schema["properties"]) >= {
+        "status", "benchmark", "is_regression", "severity", "deviation", "message", "error_type",
     }  # fmt: skip
     compare = tools["performance_compare_benchmarks"].output_schema
-    assert set(compare["required"]) >= {
+    assert set(compare["properties"]) >= {
         "status", "name", "before", "after", "absolute_delta", "relative_delta_pct", "improved",
     }  # fmt: skip
     bench = tools["performance_run_benchmark"].input_schema
@@ -86,6 +90,7 @@ def test_lists_every_tool_with_input_and_output_schemas(client: StdioClient) -> 
     assert tools["performance_get_stats"].annotations.read_only_hint is True
     assert tools["performance_cache_clear"].annotations.destructive_hint is True
     assert tools["performance_run_benchmark"].annotations.read_only_hint is False
+    assert "any_process" not in tools["performance_resource_snapshot"].input_schema["properties"]
 
 
 def test_check_regression(client: StdioClient) -> None:
@@ -190,7 +195,7 @@ def test_cache_stats_and_clear(client: StdioClient, first_run: dict[str, Any]) -
 
     cleared = client.ok("performance_cache_clear", {"name": DEMO_CACHE})
     assert cleared == {
-        "status": "ok", "name": DEMO_CACHE, "caches_cleared": 1, "entries_removed": 1,
+        "status": "success", "name": DEMO_CACHE, "caches_cleared": 1, "entries_removed": 1,
     }  # fmt: skip
     (after,) = client.ok("performance_cache_stats", {"name": DEMO_CACHE})["caches"]
     assert after["size"] == 0
@@ -201,19 +206,26 @@ def test_cache_stats_and_clear(client: StdioClient, first_run: dict[str, Any]) -
     assert DEMO_CACHE in message
 
 
-def test_resource_snapshot(client: StdioClient) -> None:
+def test_resource_snapshot_reads_the_server_only(client: StdioClient) -> None:
     server = client.ok("performance_resource_snapshot")
     assert server["pid"] != os.getpid()
     assert server["rss_mb"] > 1
     assert server["threads"] >= 1
     assert server["fds"] is None or server["fds"] >= 3
-    mine = client.ok("performance_resource_snapshot", {"pid": os.getpid()})
-    assert mine["pid"] == os.getpid()
-    assert mine["cpu_time_user"] > 0
-    pid = dead_pid()
-    assert f"no process with pid {pid}" in client.error(
-        "performance_resource_snapshot", {"pid": pid}
-    )
+    for pid in (os.getpid(), 1, dead_pid()):  # not the server nor one of its children
+        message = client.error("performance_resource_snapshot", {"pid": pid})
+        assert f"process {pid} is neither this server nor one of its child processes" in message
+        assert "--any-process" in message
+
+
+def test_resource_snapshot_of_any_process_when_started_so(tree: Path) -> None:
+    with stdio_session(["mcp", "--any-process"], cwd=tree) as any_process:
+        mine = any_process.ok("performance_resource_snapshot", {"pid": os.getpid()})
+        assert mine["pid"] == os.getpid()
+        assert mine["cpu_time_user"] > 0
+        pid = dead_pid()
+        message = any_process.error("performance_resource_snapshot", {"pid": pid})
+        assert f"no process with pid {pid}" in message
 
 
 @pytest.mark.parametrize(
@@ -228,11 +240,6 @@ def test_resource_snapshot(client: StdioClient) -> None:
             "performance_check_regression",
             {"benchmark_name": "b", "measured_value": 1},
             "baseline_mean",
-        ),
-        (
-            "performance_check_regression",
-            {"benchmark_name": "b", "measured_value": 1, "baseline_mean": 1, "baseline_stddev": -2},
-            "baseline_stddev must be >= 0",
         ),
         ("performance_compare_benchmarks", {"name": ["x"], "before": 1, "after": 2}, "name"),
         ("performance_get_metrics", {"limit": 0}, "limit must be between 1 and 10000"),
@@ -253,6 +260,44 @@ def test_bad_arguments_are_error_results(
     assert expected in message
     client.ping()
     assert client.ok("performance_compare_benchmarks", {"name": "n", "before": 1, "after": 1})
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "message", "error_type"),
+    [
+        (
+            "performance_check_regression",
+            {"benchmark_name": "b", "measured_value": 1, "baseline_mean": 1, "baseline_stddev": -2},
+            "baseline_stddev must be >= 0, got -2.0",
+            "ValueError",
+        ),
+        (
+            "performance_check_regression",
+            {"benchmark_name": " ", "measured_value": 1, "baseline_mean": 1},
+            "benchmark_name must not be empty",
+            "ValueError",
+        ),
+        (
+            "performance_check_regression",
+            {"benchmark_name": "b", "measured_value": 1, "baseline_mean": 1,
+             "warning_threshold": 0.5, "critical_threshold": 0.2},
+            "thresholds must satisfy 0 <= warning_threshold <= critical_threshold, got "
+            "warning_threshold=0.5, critical_threshold=0.2",
+            "ValueError",
+        ),
+        (
+            "performance_compare_benchmarks",
+            {"name": "", "before": 1, "after": 2},
+            "name must not be empty",
+            "ValueError",
+        ),
+    ],
+)  # fmt: skip
+def test_the_codomyrmex_tools_answer_bad_values(
+    client: StdioClient, tool: str, arguments: dict[str, Any], message: str, error_type: str
+) -> None:
+    answer = client.ok(tool, arguments)  # an answer, not an error result
+    assert answer == {"status": "error", "message": message, "error_type": error_type}
 
 
 def test_an_unknown_tool_is_an_error(client: StdioClient) -> None:

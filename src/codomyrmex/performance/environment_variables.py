@@ -7,6 +7,9 @@
 ``CODOMYRMEX_PERF_INSTRUMENT``
     Functions :class:`~codomyrmex.performance.PerformanceInstrumentor` wraps without code
     changes: ``pkg.mod:func,pkg.mod:Class.method,pkg.mod:*``.
+``CODOMYRMEX_PERF_MCP_TOKEN``
+    The bearer token ``codomyrmex-perf mcp --transport streamable-http`` requires, unless
+    ``--token-file`` gives one (with neither, a new random token is printed at start).
 ``CODOMYRMEX_BENCH_COMMIT``
     The commit recorded with benchmark runs (else ``GITHUB_SHA``, ``CI_COMMIT_SHA``,
     ``GIT_COMMIT``, else ``git rev-parse HEAD``).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 CODOMYRMEX_PERF_TELEMETRY_DIR = "CODOMYRMEX_PERF_TELEMETRY_DIR"
 CODOMYRMEX_PERF_INSTRUMENT = "CODOMYRMEX_PERF_INSTRUMENT"
+CODOMYRMEX_PERF_MCP_TOKEN = "CODOMYRMEX_PERF_MCP_TOKEN"
 CODOMYRMEX_BENCH_COMMIT = "CODOMYRMEX_BENCH_COMMIT"
 
 #: Standard variables read by this package (defined by the XDG and OTel specifications).

@@ -40,6 +40,7 @@ Manual use, without the agent::
         targets="shop.cart:add_item",              # default: $CODOMYRMEX_PERF_INSTRUMENT
         tracer_provider=tracer_provider,           # default: the global providers
         meter_provider=meter_provider,
+        source="--instrument",                     # what warnings call the targets
     )
     ...
     PerformanceInstrumentor().uninstrument()       # every original object is back
@@ -102,8 +103,9 @@ class PerformanceInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         targets = _checked_targets(kwargs.get("targets"))
+        source = str(kwargs.get("source") or "targets")
         if targets is None:
-            targets = os.environ.get(ENVIRONMENT_VARIABLE, "")
+            targets, source = os.environ.get(ENVIRONMENT_VARIABLE, ""), ENVIRONMENT_VARIABLE
         tracer_provider = _checked_provider(kwargs, "tracer_provider", "get_tracer")
         meter_provider = _checked_provider(kwargs, "meter_provider", "get_meter")
         if tracer_provider is None and meter_provider is None:
@@ -112,9 +114,9 @@ class PerformanceInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             monitor = PerformanceMonitor(
                 tracer_provider=tracer_provider, meter_provider=meter_provider
             )
-        session = _Session(monitor)
+        session = _Session(monitor, source)
         self._session = session
-        for target in _parse(targets):
+        for target in _parse(targets, source):
             session.add(target)
 
     def _uninstrument(self, **kwargs: Any) -> None:
@@ -154,7 +156,7 @@ def _checked_provider(kwargs: dict[str, Any], name: str, method: str) -> Any:
     return provider
 
 
-def _parse(targets: str | Iterable[str]) -> list[_Target]:
+def _parse(targets: str | Iterable[str], source: str) -> list[_Target]:
     """Well-formed entries, in order; a warning for each malformed one."""
     entries = targets.split(",") if isinstance(targets, str) else list(targets)
     parsed: list[_Target] = []
@@ -167,17 +169,17 @@ def _parse(targets: str | Iterable[str]) -> list[_Target]:
         valid_path = path == "*" or all(part.isidentifier() for part in path.split("."))
         if not colon or not valid_module or not valid_path:
             _warn(
-                entry, "expected 'pkg.module:function', 'pkg.module:Class.method' or 'pkg.module:*'"
+                source,
+                entry,
+                "expected 'pkg.module:function', 'pkg.module:Class.method' or 'pkg.module:*'",
             )
             continue
         parsed.append(_Target(entry, module, path))
     return parsed
 
 
-def _warn(entry: str, reason: str) -> None:
-    _logger.warning(
-        "codomyrmex.performance: %s entry %r skipped: %s", ENVIRONMENT_VARIABLE, entry, reason
-    )
+def _warn(source: str, entry: str, reason: str) -> None:
+    _logger.warning("codomyrmex.performance: %s entry %r skipped: %s", source, entry, reason)
 
 
 class _MonitorHook:
@@ -211,8 +213,9 @@ class _Patch:
 class _Session:
     """What one ``instrument()`` call patched, so that ``uninstrument()`` can undo it."""
 
-    def __init__(self, monitor: PerformanceMonitor) -> None:
+    def __init__(self, monitor: PerformanceMonitor, source: str) -> None:
         self.monitor = monitor
+        self.source = source
         self.active = True
         self.patches: list[_Patch] = []
         self.lock = threading.RLock()
@@ -223,7 +226,7 @@ class _Session:
             self.apply(target, module)
             return
         if not _findable(target.module):
-            _warn(target.entry, f"module {target.module!r} not found")
+            _warn(self.source, target.entry, f"module {target.module!r} not found")
             return
         wrapt.register_post_import_hook(
             lambda module: self.on_import(target, module), target.module
@@ -235,7 +238,7 @@ class _Session:
             if self.active:
                 self.apply(target, module)
         except Exception as exc:
-            _warn(target.entry, f"instrumenting failed: {exc!r}")
+            _warn(self.source, target.entry, f"instrumenting failed: {exc!r}")
 
     def apply(self, target: _Target, module: Any) -> None:
         with self.lock:
@@ -250,7 +253,11 @@ class _Session:
                     and getattr(value, "__module__", None) == module.__name__
                 ]
                 if not names:
-                    _warn(target.entry, f"module {target.module!r} defines no public function")
+                    _warn(
+                        self.source,
+                        target.entry,
+                        f"module {target.module!r} defines no public function",
+                    )
                 for name in names:
                     self.wrap(target, module, name)
                 return
@@ -259,14 +266,18 @@ class _Session:
             for part in parents:
                 owner = getattr(owner, part, _MISSING)
                 if owner is _MISSING:
-                    _warn(target.entry, f"{target.module!r} has no attribute {target.path!r}")
+                    _warn(
+                        self.source,
+                        target.entry,
+                        f"{target.module!r} has no attribute {target.path!r}",
+                    )
                     return
             self.wrap(target, owner, attribute)
 
     def wrap(self, target: _Target, owner: Any, attribute: str) -> None:
         raw, owned = _raw_attribute(owner, attribute)
         if raw is _MISSING:
-            _warn(target.entry, f"{target.module!r} has no attribute {target.path!r}")
+            _warn(self.source, target.entry, f"{target.module!r} has no attribute {target.path!r}")
             return
         if isinstance(getattr(raw, "_self_wrapper", None), _MonitorHook):
             return  # listed twice (or by name and by '*'): one wrapper is enough
@@ -276,12 +287,14 @@ class _Session:
             elif inspect.isfunction(raw):
                 func, bind = raw, True
             else:
-                _warn(target.entry, f"{type(raw).__name__} is not a function or method")
+                _warn(
+                    self.source, target.entry, f"{type(raw).__name__} is not a function or method"
+                )
                 return
         else:
             func, bind = raw, False
         if isinstance(func, type) or not callable(func):
-            _warn(target.entry, f"{type(func).__name__} object is not a function")
+            _warn(self.source, target.entry, f"{type(func).__name__} object is not a function")
             return
         monitored = self.monitor.monitor(func)
         wrapt.wrap_function_wrapper(owner, attribute, _MonitorHook(monitored, bind))

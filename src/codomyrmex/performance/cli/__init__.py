@@ -6,9 +6,10 @@ default. This module only wires them together and turns failures into one line::
 
     codomyrmex-perf: error: <what went wrong>
 
-on stderr with a non-zero exit (2 for bad input: usage errors, missing files, unreachable
-endpoints; 1 otherwise), never a traceback (``--traceback`` shows it). Handlers raise
-:class:`CliError` for expected failures.
+on stderr with the exit codes of :data:`~codomyrmex.performance.cli._session.EXIT_STATUS`
+(2 for bad input: usage errors, missing files, unreachable endpoints, a missing extra; 130
+when interrupted; 1 otherwise), never a traceback (``--traceback``, before or after the
+subcommand, shows it). Handlers raise :class:`CliError` for expected failures.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from codomyrmex.performance.cli._session import PROG, CliError
+from codomyrmex.performance.cli._session import EXIT_STATUS, PROG, CliError, HelpFormatter
 
 __all__ = ["build_parser", "main"]
 
@@ -42,6 +43,9 @@ _EXTRA_OF_MODULE: tuple[tuple[str, str], ...] = (
 )
 
 
+_TRACEBACK_HELP = "show the full traceback of an unexpected error"
+
+
 class _Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors become a :class:`CliError` (exit 2)."""
 
@@ -57,14 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Performance monitoring, caching, lazy loading and benchmarking, "
         "observable with OpenTelemetry.",
+        epilog=EXIT_STATUS,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
-    parser.add_argument(
-        "--traceback", action="store_true", help="show the full traceback of an unexpected error"
-    )
+    parser.add_argument("--traceback", action="store_true", help=_TRACEBACK_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in SUBCOMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
+    for command in subparsers.choices.values():
+        command.formatter_class = HelpFormatter
+        command.epilog = EXIT_STATUS
+        command.add_argument(
+            "--traceback", action="store_true", default=argparse.SUPPRESS, help=_TRACEBACK_HELP
+        )
     return parser
 
 
@@ -87,7 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if missing.startswith(prefix):
                 return _fail(
                     f"{missing} is not installed; install the {extra} extra: "
-                    f"pip install 'codomyrmex-performance[{extra}]'"
+                    f"pip install 'codomyrmex-performance[{extra}]'",
+                    2,
                 )
         return _fail(str(exc))
     except Exception as exc:

@@ -26,16 +26,20 @@ only when every benchmark succeeded and none regressed. Telemetry is exported wh
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance.cli import _bench_reports
+from codomyrmex.performance._shared.units import format_seconds
+from codomyrmex.performance.cli import _bench_reports, _format
 from codomyrmex.performance.cli._session import (
     CliError,
     add_otlp_argument,
     otlp_requested,
+    plain_text,
     start_telemetry,
+    stop_telemetry,
 )
 from codomyrmex.performance.profiling import baseline as baselines
 from codomyrmex.performance.profiling.discover import DiscoveryError, discover
@@ -55,8 +59,8 @@ _VERDICT_STYLES = {
 def register(subparsers: Any) -> None:
     """Add the ``bench`` subcommand."""
     parser = subparsers.add_parser(
-        "bench", help="run benchmark suites and compare with a baseline", description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "bench", help="run benchmark suites and compare with a baseline",
+        description=plain_text(__doc__ or ""),
     )  # fmt: skip
     parser.add_argument("path", metavar="PATH", help="a bench file or a directory of bench_*.py")
     parser.add_argument("--baseline", metavar="FILE", help="compare with this saved baseline")
@@ -94,8 +98,10 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, key)
         if value is not None and value < (2 if key == "rounds" else 0):
             raise CliError(f"--{key} must be at least {2 if key == 'rounds' else 0}", 2)
-    if args.min_time <= 0 or not 0 < args.alpha < 1:
-        raise CliError("--min-time must be > 0 and --alpha within 0 and 1", exit_code=2)
+    if not 0 < args.min_time < math.inf:
+        raise CliError(f"--min-time must be a positive number of seconds, got {args.min_time}", 2)
+    if not 0 < args.alpha < 1:
+        raise CliError(f"--alpha must be between 0 and 1 (exclusive), got {args.alpha}", 2)
     try:
         min_effect, min_effect_abs = (
             parse_effect(args.min_effect),
@@ -132,8 +138,6 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """The ``bench`` handler: returns the exit status."""
-    from rich.console import Console
-
     options = _options(args)
     stored: list[SuiteResult] | None = None
     if args.baseline:
@@ -148,14 +152,13 @@ def run(args: argparse.Namespace) -> int:
     handle = None
     if otlp_requested(args.otlp):
         handle = start_telemetry("codomyrmex-perf-bench", args.otlp)
-    console, errors = Console(), Console(stderr=True, soft_wrap=True)
-    if not console.is_terminal:
-        console = Console(width=_LOG_WIDTH)  # CI logs: never truncate names or numbers
+    console, errors = _format.console(), _format.console(stderr=True)
+    telemetry = None
     try:
         runs = _run_suites(suites, stored, options, errors, progress=not args.no_progress)
     finally:
         if handle is not None:
-            handle.shutdown()
+            telemetry = stop_telemetry(handle).line(handle)
     _print_table(console, runs)
     for run_result in runs:
         notes = [(run_result.name, w) for w in run_result.warnings]
@@ -164,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         ]
         for where, warning in notes:
             errors.print(f"[yellow]warning[/]: {where}: {warning}", highlight=False)
+    if telemetry is not None:
+        errors.print(telemetry, highlight=False, markup=False)
     regressed = any(r.regressions for r in runs)
     failed = any(r.failures for r in runs)
     if args.json:
@@ -178,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
                 args.save_baseline,
                 lambda: baselines.save(runs, args.save_baseline),
             )
+            errors.print(f"baseline saved to {args.save_baseline}", highlight=False, markup=False)
     _bench_reports.write(args, runs, errors, _write)
     return 1 if regressed or failed else 0
 
@@ -220,26 +226,16 @@ def _run_suites(
     return runs
 
 
-def _seconds(value: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value / 1e-9:.3g} ns"
-
-
-#: Console width for logs and pipes: wide enough that no cell is ever truncated.
-_LOG_WIDTH = 1 << 16
-
-_WIDE_HEADERS = (
-    "benchmark", "median", "IQR", "ops/s", "rounds×loops", "ratio", "95% CI", "p (Holm)",
-    "verdict", "mode",
+_COLUMNS = (
+    *map(_format.Column, ("benchmark", "median", "IQR", "ops/s", "rounds×loops", "ratio",
+                          "95% CI", "p (Holm)")),
+    _format.Column("verdict", "left"), _format.Column("mode", "left"),
 )  # fmt: skip
-#: Narrow terminals: related cells stacked in one column (median over IQR, ...).
-_COMPACT_GROUPS = ((0,), (1, 2), (3,), (4,), (5, 6, 7), (8, 9))
-_COMPACT_HEADERS = (
-    "benchmark", "median\nIQR", "ops/s", "rounds\n×loops", "ratio\n95% CI\np (Holm)",
-    "verdict\nmode",
-)  # fmt: skip
+#: Narrower terminals: related cells stacked in one column (median over IQR, ...).
+_STACKED = (
+    ((0,), (1, 2), (3, 4), (5, 6, 7), (8, 9)),
+    ((0,), (1, 2, 3, 4), (8, 9, 5, 6, 7)),
+)
 
 
 def _print_table(console: Any, runs: list[SuiteResult]) -> None:
@@ -247,36 +243,8 @@ def _print_table(console: Any, runs: list[SuiteResult]) -> None:
 
     Names fold rather than being cut; the verdict is never truncated.
     """
-    from rich.measure import Measurement
-
     rows = [_row(run_result.name, r) for run_result in runs for r in run_result.results]
-    table = _table(_WIDE_HEADERS, rows)
-    natural = Measurement.get(console, console.options.update_width(_LOG_WIDTH), table)
-    if natural.maximum > console.width:
-        stacked = [["\n".join(row[i] for i in group) for group in _COMPACT_GROUPS] for row in rows]
-        table = _table(_COMPACT_HEADERS, stacked)
-    console.print(table)
-
-
-def _table(headers: tuple[str, ...], rows: list[list[str]]) -> Any:
-    from rich import box
-    from rich.table import Table
-
-    table = Table(
-        title="Benchmarks", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False,
-        pad_edge=False, collapse_padding=True,
-    )  # fmt: skip
-    table.add_column(headers[0], overflow="fold", min_width=12)
-    for header in headers[1:]:
-        if header.startswith("verdict"):
-            table.add_column(header, no_wrap=True, min_width=12)
-        elif header == "mode":
-            table.add_column(header, no_wrap=True)
-        else:
-            table.add_column(header, justify="right", no_wrap=True)
-    for row in rows:
-        table.add_row(*row)
-    return table
+    _format.print_table(console, "Benchmarks", _COLUMNS, rows, _STACKED)
 
 
 def _row(suite: str, result: BenchmarkResult) -> list[str]:
@@ -289,8 +257,8 @@ def _row(suite: str, result: BenchmarkResult) -> list[str]:
         return [f"{name}\n[red]{error}[/]", *[""] * 7, "[bold red]FAILED[/]", ""]
     cells = [
         name,
-        _seconds(result.median),
-        _seconds(result.iqr),
+        format_seconds(result.median),
+        format_seconds(result.iqr),
         f"{result.ops_per_sec:,.0f}",
         f"{result.rounds}×{result.iterations}",
     ]

@@ -7,23 +7,29 @@ build one and print it with rich (:func:`render`) or as JSON (:meth:`Report.to_d
 
     report = build_report(
         "my job", monitor=monitor, usage=tracker.usage, caches=live_caches(),
-        import_timings=import_timings(), handle=handle,
+        import_timings=import_timings(), handle=handle, blocks={"my job.load"},
     )
     render(report)
 
+Names in ``blocks`` (``PerformanceMonitor.track`` blocks) are shown in a table of their
+own: a block's total includes every call made inside it, so it would top the functions.
 Only :func:`render` needs rich (the ``cli`` extra); it is imported there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from codomyrmex.performance._shared.units import format_seconds
+from codomyrmex.performance.cli import _format
+
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from codomyrmex.performance.cli._session import TelemetryOutcome
     from codomyrmex.performance.resource_tracker import ResourceUsage
     from codomyrmex.performance.telemetry import TelemetryHandle
 
@@ -34,9 +40,7 @@ __all__ = [
     "Report",
     "TelemetrySummary",
     "build_report",
-    "format_seconds",
     "render",
-    "report_console",
 ]
 
 #: Files the embedded telemetry default writes in its directory.
@@ -102,14 +106,17 @@ class TelemetrySummary:
     spans_failed: int
     spans_dropped: int
     files: list[str] = field(default_factory=list)
+    flushed: bool = True
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Report:
-    """Everything one report shows; functions are sorted slowest (most total time) first."""
+    """Everything one report shows; functions and blocks sorted by total time, most first."""
 
     title: str
     functions: list[FunctionSummary] = field(default_factory=list)
+    blocks: list[FunctionSummary] = field(default_factory=list)
     resources: ResourceUsage | None = None
     caches: list[CacheRow] = field(default_factory=list)
     imports: list[ImportSummary] = field(default_factory=list)
@@ -130,11 +137,19 @@ def build_report(
     caches: Iterable[_Cache] = (),
     import_timings: Mapping[str, float] | None = None,
     handle: TelemetryHandle | None = None,
+    outcome: TelemetryOutcome | None = None,
+    blocks: Collection[str] = (),
 ) -> Report:
-    """Gather a :class:`Report` from the objects that hold the measurements."""
+    """Gather a :class:`Report` from the objects that hold the measurements.
+
+    ``outcome``: how the handle's shutdown went (``_session.stop_telemetry``).
+    ``blocks``: the names of the monitor's tracked blocks, reported apart from functions.
+    """
+    summaries = _function_summaries(monitor) if monitor is not None else []
     return Report(
         title=title,
-        functions=_function_summaries(monitor) if monitor is not None else [],
+        functions=[summary for summary in summaries if summary.name not in blocks],
+        blocks=[summary for summary in summaries if summary.name in blocks],
         resources=usage,
         caches=[_cache_summary(cache) for cache in caches],
         imports=sorted(
@@ -145,7 +160,7 @@ def build_report(
             key=lambda item: item.seconds,
             reverse=True,
         ),
-        telemetry=_telemetry_summary(handle) if handle is not None else None,
+        telemetry=_telemetry_summary(handle, outcome) if handle is not None else None,
     )
 
 
@@ -184,7 +199,9 @@ def _cache_summary(cache: _Cache) -> CacheRow:
     )
 
 
-def _telemetry_summary(handle: TelemetryHandle) -> TelemetrySummary:
+def _telemetry_summary(
+    handle: TelemetryHandle, outcome: TelemetryOutcome | None
+) -> TelemetrySummary:
     stats = handle.stats()
     directory = Path(handle.destination)
     files = [str(directory / name) for name in TELEMETRY_FILES if (directory / name).is_file()]
@@ -195,139 +212,133 @@ def _telemetry_summary(handle: TelemetryHandle) -> TelemetrySummary:
         spans_failed=stats.failed,
         spans_dropped=stats.dropped,
         files=files,
+        flushed=outcome is None or outcome.flushed,
+        problems=[] if outcome is None else list(outcome.problems),
     )
 
 
-def format_seconds(seconds: float) -> str:
-    """A duration in the unit that reads best: ``840 ns``, ``12.3 µs``, ``4.56 ms``, ``1.23 s``."""
-    magnitude = abs(seconds)
-    if magnitude < 5e-10:
-        return "0"
-    if magnitude < 1e-6:
-        return f"{seconds * 1e9:.0f} ns"
-    if magnitude < 1e-3:
-        return f"{seconds * 1e6:.1f} µs"
-    if magnitude < 1:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds:.2f} s"
-
-
-#: Width of a report written to a pipe or file (no terminal width to fit): wide enough
-#: that function names are never folded.
-LOG_WIDTH = 200
-
-
-def report_console(*, stderr: bool = False) -> Console:
-    """A rich console on stdout (or stderr) for :func:`render`.
-
-    At the terminal's width on a terminal; else (a pipe, a file, captured output: CI
-    logs) at :data:`LOG_WIDTH` whatever ``$COLUMNS`` says, where rich would otherwise use
-    80 columns and squeeze the function names out of the table.
-    """
-    from rich.console import Console
-
-    console = Console(stderr=stderr)
-    if not console.is_terminal:
-        console = Console(stderr=stderr, width=LOG_WIDTH)
-    return console
+#: The columns of the functions and tracked-blocks tables (after the name).
+_CALL_COLUMNS = ("calls", "errors", "total", "CPU time", "p50", "p95", "p99", "max")
+#: Narrower layouts of those tables: counts stacked, then times stacked by two or three.
+_CALL_LAYOUTS = (
+    ((0,), (1, 2), (3, 4), (5, 6), (7, 8)),
+    ((0,), (1, 2), (3, 4, 8), (5, 6, 7)),
+)
 
 
 def render(report: Report, console: Console | None = None, *, top: int = 15) -> None:
     """Print the report with rich: the ``top`` slowest functions, then every other section.
 
-    ``console`` defaults to :func:`report_console` (stdout).
+    ``console`` defaults to :func:`~codomyrmex.performance.cli._format.console` (stdout).
+    Every table fits the console's width (see :mod:`codomyrmex.performance.cli._format`).
     """
-    if console is None:
-        console = report_console()
-    console.print(f"[bold]{report.title}[/bold]", highlight=False)
-    _render_functions(console, report.functions, top)
+    from rich.markup import escape
+
+    out = console if console is not None else _format.console()
+    out.print(f"[bold]{escape(report.title)}[/bold]", highlight=False)
+    if report.functions:
+        _render_calls(out, "Slowest functions (by total time)", "function", report.functions, top)
+    else:
+        out.print("No monitored calls were recorded.")
+    if report.blocks:
+        title = "Tracked blocks (each total includes the calls made inside it)"
+        _render_calls(out, title, "block", report.blocks, top)
     if report.resources is not None:
-        _render_resources(console, report.resources)
+        _render_resources(out, report.resources)
     if report.caches:
-        _render_caches(console, report.caches)
+        _render_caches(out, report.caches)
     if report.imports:
-        _render_imports(console, report.imports)
+        _format.print_table(
+            out,
+            "Lazy imports",
+            [_format.Column("module"), _format.Column("import time")],
+            [[escape(item.module), format_seconds(item.seconds)] for item in report.imports],
+        )
     if report.telemetry is not None:
-        _render_telemetry(console, report.telemetry)
+        _render_telemetry(out, report.telemetry)
 
 
-#: Narrowest the name column of a table gets, however many number columns compete.
-_NAME_MIN_WIDTH = 24
+def _render_calls(
+    out: Console, title: str, kind: str, summaries: list[FunctionSummary], top: int
+) -> None:
+    from rich.markup import escape
 
-
-def _render_functions(console: Console, functions: list[FunctionSummary], top: int) -> None:
-    from rich.table import Table
-
-    if not functions:
-        console.print("No monitored calls were recorded.")
-        return
-    table = Table(title="Slowest functions (by total time)", title_justify="left")
-    table.add_column("function", overflow="fold", min_width=_NAME_MIN_WIDTH)
-    for header in ("calls", "errors", "total", "p50", "p95", "p99", "max", "CPU time"):
-        table.add_column(header, justify="right", no_wrap=True)
-    for summary in functions[:top]:
-        table.add_row(
-            summary.name,
+    shown = summaries[:top]
+    prefix = _shared_prefix([summary.name for summary in shown])
+    if prefix:
+        title = f"{title}, in {prefix.removesuffix('.')}"
+    rows = [
+        [
+            escape(summary.name.removeprefix(prefix)),
             str(summary.calls),
             f"[red]{summary.errors}[/red]" if summary.errors else "0",
             *(
                 format_seconds(value)
                 for value in (
                     summary.total,
+                    summary.cpu_time,
                     summary.p50,
                     summary.p95,
                     summary.p99,
                     summary.max,
-                    summary.cpu_time,
                 )
             ),
-        )
-    console.print(table)
-    if len(functions) > top:
-        hidden = len(functions) - top
-        console.print(f"... and {hidden} more function{'s' if hidden > 1 else ''}")
+        ]
+        for summary in shown
+    ]
+    columns = [_format.Column(kind), *map(_format.Column, _CALL_COLUMNS)]
+    _format.print_table(out, title, columns, rows, _CALL_LAYOUTS)
+    if len(summaries) > top:
+        hidden = len(summaries) - top
+        out.print(f"... and {hidden} more {kind}{'s' if hidden > 1 else ''}")
 
 
-def _render_resources(console: Console, usage: ResourceUsage) -> None:
-    from rich.table import Table
+def _shared_prefix(names: list[str]) -> str:
+    """The dotted prefix (``pkg.module.``) of every name, written once in the title.
 
-    table = Table(
-        title="Process resources (tracked block)", title_justify="left", show_header=False
-    )
-    table.add_column("what")
-    table.add_column("value", justify="right")
+    Empty for fewer than two names; never a whole name.
+    """
+    if len(names) < 2:
+        return ""
+    shared: list[str] = []
+    for parts in zip(*(name.split(".")[:-1] for name in names), strict=False):
+        if len(set(parts)) > 1:
+            break
+        shared.append(parts[0])
+    return "".join(f"{part}." for part in shared)
+
+
+def _render_resources(out: Console, usage: ResourceUsage) -> None:
     source = "kernel high-water mark" if usage.peak_rss_exact else "sampled"
-    table.add_row("peak memory (RSS)", f"{usage.peak_rss_mb:.1f} MiB ({source})")
-    table.add_row("memory change (RSS)", f"{usage.rss_delta_mb:+.1f} MiB")
-    table.add_row("wall time", format_seconds(usage.duration))
-    table.add_row(
-        "CPU time",
-        f"{format_seconds(usage.cpu_time)} (user {format_seconds(usage.user_time)}, "
-        f"system {format_seconds(usage.system_time)})",
-    )
-    table.add_row("CPU utilisation", f"{usage.cpu_percent:.0f} %")
-    table.add_row("peak threads", str(usage.peak_threads))
+    rows = [
+        ["peak memory (RSS)", f"{usage.peak_rss_mb:.1f} MiB ({source})"],
+        ["memory change (RSS)", f"{usage.rss_delta_mb:+.1f} MiB"],
+        ["wall time", format_seconds(usage.duration)],
+        ["CPU time", format_seconds(usage.cpu_time)],
+        ["  user", format_seconds(usage.user_time)],
+        ["  system", format_seconds(usage.system_time)],
+        ["CPU utilisation", f"{usage.cpu_percent:.0f} %"],
+        ["peak threads", str(usage.peak_threads)],
+    ]
     if usage.peak_fds is not None:
-        table.add_row("peak open files", str(usage.peak_fds))
-    table.add_row("samples", str(usage.samples))
-    console.print(table)
+        rows.append(["peak open files", str(usage.peak_fds)])
+    rows.append(["samples", str(usage.samples)])
+    columns = [_format.Column("resource"), _format.Column("value", justify="left")]
+    _format.print_table(out, "Process resources", columns, rows)
 
 
-def _render_caches(console: Console, caches: list[CacheRow]) -> None:
-    from rich.table import Table
+def _render_caches(out: Console, caches: list[CacheRow]) -> None:
+    from rich.markup import escape
 
-    table = Table(title="Caches", title_justify="left")
-    table.add_column("cache", overflow="fold", min_width=_NAME_MIN_WIDTH)
     headers = ["hits", "misses", "hit rate", "entries", "evictions", "expirations"]
     show_errors = any(cache.errors for cache in caches)
     if show_errors:
         headers.append("errors")
-    for header in headers:
-        table.add_column(header, justify="right", no_wrap=True)
+    rows = []
     for cache in caches:
         bound = "unbounded" if cache.max_size is None else str(cache.max_size)
         row = [
-            cache.name,
+            escape(cache.name),
             str(cache.hits),
             str(cache.misses),
             f"{cache.hit_rate:.0%}" if cache.hits + cache.misses else "-",
@@ -337,38 +348,35 @@ def _render_caches(console: Console, caches: list[CacheRow]) -> None:
         ]
         if show_errors:
             row.append(f"[red]{cache.errors}[/red]" if cache.errors else "0")
-        table.add_row(*row)
-    console.print(table)
+        rows.append(row)
+    columns = [_format.Column("cache"), *map(_format.Column, headers)]
+    stacked = ((0,), (1, 2, 3), (4,), tuple(range(5, len(columns))))
+    _format.print_table(out, "Caches", columns, rows, [stacked])
 
 
-def _render_imports(console: Console, imports: list[ImportSummary]) -> None:
-    from rich.table import Table
+def _render_telemetry(out: Console, telemetry: TelemetrySummary) -> None:
+    from rich.markup import escape
 
-    table = Table(title="Lazy imports", title_justify="left")
-    table.add_column("module", overflow="fold", min_width=_NAME_MIN_WIDTH)
-    table.add_column("import time", justify="right", no_wrap=True)
-    for item in imports:
-        table.add_row(item.module, format_seconds(item.seconds))
-    console.print(table)
-
-
-def _render_telemetry(console: Console, telemetry: TelemetrySummary) -> None:
-    console.print("[bold]Telemetry[/bold]")
-    console.print(f"  sent to: {telemetry.destination}", soft_wrap=True, highlight=False)
+    out.print("[bold]Telemetry[/bold]")
+    out.print(f"  sent to: {telemetry.destination}", soft_wrap=True, highlight=False, markup=False)
     for path in telemetry.files:
-        console.print(f"  file: {path}", soft_wrap=True, highlight=False)
-    console.print(
+        out.print(f"  file: {path}", soft_wrap=True, highlight=False, markup=False)
+    out.print(
         f"  spans: {telemetry.spans_ended} ended, {telemetry.spans_exported} exported",
         highlight=False,
     )
     lost = telemetry.spans_dropped + telemetry.spans_failed
     if lost:
-        console.print(
+        out.print(
             f"  [yellow]{lost} span(s) lost: {telemetry.spans_dropped} dropped (queue full), "
             f"{telemetry.spans_failed} failed to export[/yellow]"
         )
+    if not telemetry.flushed:
+        out.print("  [yellow]gave up waiting for the export to finish[/yellow]")
+    for problem in telemetry.problems:
+        out.print(f"  [yellow]{escape(problem)}[/yellow]", highlight=False)
     if telemetry.files:
-        console.print(
+        out.print(
             "  (OTLP/JSON lines: replay them into any backend with an OpenTelemetry Collector "
             "'otlpjsonfile' receiver, or send live with --otlp URL)",
             highlight=False,

@@ -6,7 +6,8 @@
         script.py [args...]
 
 The program runs in this interpreter as ``__main__`` (like ``python script.py args...``:
-same ``sys.argv``, its directory first on ``sys.path``) with OpenTelemetry configured
+same ``sys.argv``, its directory first on ``sys.path``; a directory runs its
+``__main__.py``, as ``python DIR`` does) with OpenTelemetry configured
 (``--otlp`` or the ``OTEL_*`` variables; else OTLP-JSON files in the telemetry directory),
 so its ``@monitor``, ``@cached_function``, ``lazy_import`` and benchmark calls are
 exported. Functions named in ``--instrument`` (default ``$CODOMYRMEX_PERF_INSTRUMENT``,
@@ -16,9 +17,10 @@ touching their code, by the machinery ``opentelemetry-instrument`` uses
 the report of ``codomyrmex-perf demo`` goes to stderr: slowest functions, peak memory,
 cache hit rates, import durations, and dropped telemetry if any.
 
-The exit code is the program's (an uncaught exception prints its traceback and exits 1,
-as ``python`` does). A missing script or an unreachable endpoint is one line on stderr
-and exit code 2 before the program starts.
+The exit code is the program's: an uncaught exception (a syntax error too) prints its
+traceback as ``python`` would, without this runner's frames, and exits 1. A missing
+script or an unreachable endpoint is one line on stderr and exit code 2 before the
+program starts.
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance.cli._session import CliError, add_otlp_argument, start_telemetry
+from codomyrmex.performance.cli._session import (
+    PROG,
+    CliError,
+    add_otlp_argument,
+    plain_text,
+    start_telemetry,
+    stop_telemetry,
+)
 
 __all__ = ["register", "run_program"]
 
@@ -40,9 +49,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
         help="run a Python program with the instrumentation on and print a report at exit",
-        description="Run script.py with OpenTelemetry configured and the codomyrmex "
-        "instrumentation on, then print the performance report (slowest functions, peak "
-        "memory, cache hit rates, import durations, dropped telemetry) to stderr.",
+        description=plain_text(__doc__ or ""),
     )
     add_otlp_argument(parser)
     parser.add_argument(
@@ -55,20 +62,32 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--service-name", metavar="NAME", help="service.name (default: the script's name)"
     )
-    parser.add_argument("script", help="the Python program to run")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    parser.add_argument(
+        "program",
+        nargs=argparse.REMAINDER,
+        metavar="script.py [args ...]",
+        help="the program to run (a file, or a directory with a __main__.py) and its arguments",
+    )
     parser.set_defaults(handler=run_program)
 
 
 def run_program(args: argparse.Namespace) -> int:
     """Run the script instrumented; return its exit code after printing the report."""
-    script = Path(args.script)
-    if not script.is_file():
-        raise CliError(f"no such script: {args.script}", exit_code=2)
+    if not args.program:
+        raise CliError(f"run needs a program: {PROG} run [options] script.py [args ...]", 2)
+    script = Path(args.program[0])
+    if script.is_dir():
+        if not (script / "__main__.py").is_file():
+            raise CliError(f"cannot run {script}: a directory without a __main__.py", 2)
+        home = script.resolve()
+    elif script.is_file():
+        home = script.resolve().parent
+    else:
+        raise CliError(f"no such script: {script}", exit_code=2)
     import rich  # noqa: F401 - fail before the program runs when the cli extra is missing
 
     from codomyrmex.performance.cache_manager import live_caches
-    from codomyrmex.performance.cli import report
+    from codomyrmex.performance.cli import _format, report
     from codomyrmex.performance.instrumentation import PerformanceInstrumentor
     from codomyrmex.performance.lazy_loader import import_timings
     from codomyrmex.performance.performance_monitor import default_monitor
@@ -76,19 +95,20 @@ def run_program(args: argparse.Namespace) -> int:
 
     handle = start_telemetry(args.service_name or script.stem, args.otlp)
     saved_argv, saved_path = sys.argv[:], sys.path[:]
-    sys.argv = [str(script), *args.args]
-    sys.path.insert(0, str(script.resolve().parent))  # before instrumenting: its modules
+    sys.argv = [str(script), *args.program[1:]]
+    sys.path.insert(0, str(home))  # before instrumenting: its modules
     instrumentor = PerformanceInstrumentor()
-    instrumentor.instrument(**({"targets": args.instrument} if args.instrument else {}))
+    given = {"targets": args.instrument, "source": "--instrument"} if args.instrument else {}
+    instrumentor.instrument(**given)
     tracker = ResourceTracker()
     tracker.start()
     try:
-        exit_code = _run_as_main(script)
+        exit_code, program = _run_as_main(script)
     finally:
         usage = tracker.stop()
         instrumentor.uninstrument()
         sys.argv, sys.path[:] = saved_argv, saved_path
-        flushed = handle.shutdown()
+        outcome = stop_telemetry(handle)
     result = report.build_report(
         f"codomyrmex-perf run {script.name}",
         monitor=default_monitor(),
@@ -96,29 +116,37 @@ def run_program(args: argparse.Namespace) -> int:
         caches=live_caches(),
         import_timings=import_timings(),
         handle=handle,
+        outcome=outcome,
     )
-    report.render(result, report.report_console(stderr=True))
-    if not flushed:
-        print("codomyrmex-perf: warning: telemetry did not flush in time", file=sys.stderr)
+    report.render(result, _format.console(stderr=True))
+    del program
     return exit_code
 
 
-def _run_as_main(script: Path) -> int:
-    """Run ``script`` as ``__main__`` the way ``python script args`` would; its exit code."""
+def _run_as_main(script: Path) -> tuple[int, object]:
+    """Run ``script`` as ``__main__`` the way ``python script args`` would.
+
+    Returns its exit code and what keeps the program's objects alive (its globals, or its
+    exception and the frames in it) until the report has read them: ``__main__``
+    outlives a program run by ``python`` too, and its caches are only weakly listed.
+    """
     try:
-        runpy.run_path(str(script), run_name="__main__")
+        return 0, runpy.run_path(str(script.resolve()), run_name="__main__")  # __file__ absolute
     except SystemExit as exc:
-        return _exit_code(exc.code)
-    except KeyboardInterrupt:
+        return _exit_code(exc.code), exc
+    except KeyboardInterrupt as exc:
         print("KeyboardInterrupt", file=sys.stderr)
-        return 130
+        return 130, exc
     except BaseException as exc:  # the program's own failure: show it as python would
         frames = exc.__traceback__
-        while frames is not None and frames.tb_frame.f_code.co_filename != str(script):
-            frames = frames.tb_next  # drop runpy's and our frames, as python shows none
-        traceback.print_exception(type(exc), exc, frames or exc.__traceback__)
-        return 1
-    return 0
+        while frames is not None and frames.tb_frame.f_globals.get("__name__") in _RUNNERS:
+            frames = frames.tb_next  # drop our and runpy's frames, as python shows none
+        traceback.print_exception(type(exc), exc, frames)
+        return 1, exc
+
+
+#: Modules whose frames start every traceback of the program (a syntax error has no other).
+_RUNNERS = (__name__, "runpy")
 
 
 def _exit_code(code: object) -> int:

@@ -158,6 +158,8 @@ def performance_run_benchmark(
     per benchmark (default 10, 2 to 1000); min_time: seconds per round (default 0.01);
     processes: 0 runs in the server process, N in N fresh worker processes; timer: wall
     or cpu. save_baseline is written only when nothing failed or regressed.
+    status: "success" once the suites ran (passed tells whether they all passed); a path
+    outside the benchmark directory or a bad argument is an error result.
     """
     from codomyrmex.performance.profiling import baseline as baselines
     from codomyrmex.performance.profiling.benchmark import run_benchmark
@@ -215,7 +217,7 @@ def performance_run_benchmark(
             save_path.parent.mkdir(parents=True, exist_ok=True)
             saved = str(baselines.save(runs, save_path))
     return {
-        "status": "ok",
+        "status": "success",
         "path": path,
         "passed": not regressions and not failures,
         "regressions": regressions,

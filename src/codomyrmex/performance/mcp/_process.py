@@ -46,6 +46,7 @@ def performance_get_stats(function_name: str | None = None) -> StatsReport:
 
     overall covers every recorded call (or those of function_name); functions has each
     function's count, errors, total, min, max, mean, p50, p95, p99, cpu_time, memory.
+    status: "success"; an unknown function_name is an error result naming the known ones.
     """
     from codomyrmex.performance.performance_monitor import default_monitor
 
@@ -60,7 +61,7 @@ def performance_get_stats(function_name: str | None = None) -> StatsReport:
         by_function = {function_name: by_function[function_name]}
         overall = by_function[function_name]
     return {
-        "status": "ok",
+        "status": "success",
         "function_name": function_name,
         "overall": _call_stats(overall),
         "functions": {name: _call_stats(stats) for name, stats in by_function.items()},
@@ -72,6 +73,7 @@ def performance_get_metrics(function_name: str | None = None, limit: int = 100) 
 
     Each call has its duration and CPU time (seconds), peak RSS, error type and the
     trace_id/span_id of its span. limit: how many calls to return (1 to 10000).
+    status: "success"; a bad limit or an unknown function_name is an error result.
     """
     from codomyrmex.performance.performance_monitor import default_monitor
 
@@ -100,7 +102,7 @@ def performance_get_metrics(function_name: str | None = None, limit: int = 100) 
         for m in recent
     ]
     return {
-        "status": "ok",
+        "status": "success",
         "function_name": function_name,
         "matching": len(metrics),
         "returned": len(calls),
@@ -122,6 +124,7 @@ def performance_cache_stats(name: str | None = None) -> CacheReport:
     """Hits, misses, hit rate, size, evictions and expirations of the live caches.
 
     Every cache in this process (@cached_function, CacheManager), or those named name.
+    status: "success"; an unknown name is an error result naming the live caches.
     """
     from codomyrmex.performance.cache_manager import live_caches
 
@@ -144,25 +147,37 @@ def performance_cache_stats(name: str | None = None) -> CacheReport:
                 "errors": stats.errors,
             }
         )
-    return {"status": "ok", "caches": summaries}
+    return {"status": "success", "caches": summaries}
 
 
 def performance_cache_clear(name: str) -> CacheClearResult:
-    """Empty every live cache named name (its counters are kept)."""
+    """Empty every live cache named name (its counters are kept).
+
+    status: "success"; an unknown name is an error result naming the live caches.
+    """
     caches = _caches_named(check_text(name, "name"))
     removed = 0
     for cache in caches:
         before = len(cache)
         cache.clear()
         removed += max(before - len(cache), 0)
-    return {"status": "ok", "name": name, "caches_cleared": len(caches), "entries_removed": removed}
+    return {
+        "status": "success",
+        "name": name,
+        "caches_cleared": len(caches),
+        "entries_removed": removed,
+    }
 
 
-def performance_resource_snapshot(pid: int | None = None) -> ResourceSnapshot:
+def performance_resource_snapshot(
+    pid: int | None = None, *, any_process: bool = False
+) -> ResourceSnapshot:
     """Memory (RSS, VMS), CPU, threads and open file descriptors of a process now.
 
-    pid: the process to read; default this server's own process. cpu_percent is measured
-    over 0.1 s (above 100 when several threads are busy).
+    pid: the process to read, this server's own by default; only this process and its
+    child processes, unless the server was started to read any process. cpu_percent is
+    measured over 0.1 s (above 100 when several threads are busy).
+    status: "success"; another process, a bad or unknown pid is an error result.
     """
     import psutil
 
@@ -171,13 +186,18 @@ def performance_resource_snapshot(pid: int | None = None) -> ResourceSnapshot:
     if pid is not None and pid < 0:
         raise ValueError(f"pid must be >= 0, got {pid}")
     target = os.getpid() if pid is None else pid
+    if not any_process and target != os.getpid() and target not in _children():
+        raise PermissionError(
+            f"process {target} is neither this server nor one of its child processes: "
+            "refused (start the server with --any-process to read every process)"
+        )
     try:
         process = psutil.Process(target)
         with process.oneshot():
             memory = process.memory_info()
             times = process.cpu_times()
             snapshot: ResourceSnapshot = {
-                "status": "ok",
+                "status": "success",
                 "pid": target,
                 "name": process.name(),
                 "process_status": str(process.status()),
@@ -199,6 +219,12 @@ def performance_resource_snapshot(pid: int | None = None) -> ResourceSnapshot:
     except psutil.AccessDenied as exc:
         raise PermissionError(f"not allowed to read process {target}") from exc
     return snapshot
+
+
+def _children() -> set[int]:
+    import psutil
+
+    return {child.pid for child in psutil.Process().children(recursive=True)}
 
 
 def _open_fds(process: Any) -> int | None:

@@ -1,14 +1,19 @@
 """MCP tools that judge numbers: is a measurement a regression, how did a value change.
 
 ``performance_check_regression`` and ``performance_compare_benchmarks``; the regression
-rule is documented in :mod:`codomyrmex.performance.mcp.tools`.
+rule is documented in :mod:`codomyrmex.performance.mcp.tools`. Like the codomyrmex tools
+they replace, they answer bad input rather than raise: ``{"status": "error", "message":
+..., "error_type": ...}``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, ParamSpec, TypeVar, cast
 
+from codomyrmex.performance._safe import error_type_name
 from codomyrmex.performance.mcp._args import check_number, check_text
 from codomyrmex.performance.mcp._results import ComparisonResult, RegressionCheck, Severity
 
@@ -18,10 +23,29 @@ __all__ = ["NOISE_SIGMAS", "performance_check_regression", "performance_compare_
 NOISE_SIGMAS = 2.0
 
 
+_P = ParamSpec("_P")
+_Answer = TypeVar("_Answer", RegressionCheck, ComparisonResult)
+
+
+def _answering_bad_input(function: Callable[_P, _Answer]) -> Callable[_P, _Answer]:
+    """``function``, answering an error status where it would raise TypeError or ValueError."""
+
+    @functools.wraps(function)
+    def answer(*args: _P.args, **kwargs: _P.kwargs) -> _Answer:
+        try:
+            return function(*args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            failure = {"status": "error", "message": str(exc), "error_type": error_type_name(exc)}
+            return cast(_Answer, failure)
+
+    return answer
+
+
 def _percent(fraction: float) -> str:
     return f"{fraction * 100:+.1f} %"
 
 
+@_answering_bad_input
 def performance_check_regression(
     benchmark_name: str,
     measured_value: float,
@@ -39,6 +63,8 @@ def performance_check_regression(
     least warning_threshold of the baseline mean (fractions: 0.10 = 10 %); critical from
     critical_threshold on. deviation is the relative change (measured - mean) / |mean|, or
     the absolute change in unit when the baseline mean is 0.
+    status: "success"; "error" when an argument is wrong (message says which; no other
+    key but error_type).
     """
     check_text(benchmark_name, "benchmark_name")
     measured = check_number(measured_value, "measured_value")
@@ -104,7 +130,7 @@ def performance_check_regression(
     else:
         verdict = f"worse, but under the warning threshold ({warning * 100:g} %): not a regression"
     return {
-        "status": "ok",
+        "status": "success",
         "benchmark": benchmark_name,
         "is_regression": severity != "info",
         "severity": severity,
@@ -121,6 +147,7 @@ def performance_check_regression(
     }
 
 
+@_answering_bad_input
 def performance_compare_benchmarks(
     name: str, before: float, after: float, higher_is_better: bool = False
 ) -> ComparisonResult:
@@ -128,6 +155,8 @@ def performance_compare_benchmarks(
 
     relative_delta_pct is (after - before) / |before| * 100, null when before is 0 and
     after is not. Lower is better unless higher_is_better.
+    status: "success"; "error" when an argument is wrong (message says which; no other
+    key but error_type).
     """
     check_text(name, "name")
     first = check_number(before, "before")
@@ -142,7 +171,7 @@ def performance_compare_benchmarks(
     change = "unchanged" if delta == 0 else "improved" if improved else "regressed"
     shown = "relative change undefined (before is 0)" if relative is None else f"{relative:+.1f} %"
     return {
-        "status": "ok",
+        "status": "success",
         "name": name,
         "before": first,
         "after": second,

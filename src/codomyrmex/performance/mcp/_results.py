@@ -5,13 +5,19 @@ source of the tool's JSON output schema for MCP clients (so the class docstrings
 become schema descriptions, are plain text). Durations are seconds unless a field says
 otherwise; a statistic that does not exist (no samples, a failed benchmark) is ``None``,
 never NaN, so that every result is valid JSON.
+
+``status`` is ``"success"`` in every answer. ``performance_check_regression`` and
+``performance_compare_benchmarks`` keep the contract of the codomyrmex tools they replace:
+bad input is an answer too, ``{"status": "error", "message": ..., "error_type": ...}``
+with no other key. The other tools report bad input as an MCP error result (``isError``)
+carrying the message.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from typing_extensions import TypedDict  # pydantic needs it for TypedDicts on Python < 3.12
+from typing_extensions import NotRequired, TypedDict  # pydantic needs them on Python < 3.12
 
 from codomyrmex.performance.profiling.result import Verdict
 
@@ -30,54 +36,63 @@ __all__ = [
     "ResourceSnapshot",
     "Severity",
     "StatsReport",
+    "Status",
     "SuiteReport",
 ]
 
 Severity = Literal["info", "warning", "critical"]
+#: The status of the two tools that answer bad input instead of failing the call.
+Status = Literal["success", "error"]
 
 
 class RegressionCheck(TypedDict):
     """performance_check_regression: is measured_value a regression from the baseline?
 
+    status is "success", or "error" when an argument was wrong: then message says which
+    and error_type is the exception class (TypeError, ValueError), with no other key.
     deviation is (measured - mean) / |mean| (deviation_kind="relative"), or
     measured - mean in unit when the baseline mean is 0 ("absolute").
     z_score is the change in baseline standard deviations (None when it is 0);
     noise_band the absolute change the baseline's noise explains (2 standard deviations).
     """
 
-    status: Literal["ok"]
-    benchmark: str
-    is_regression: bool
-    severity: Severity
-    deviation: float
-    deviation_kind: Literal["relative", "absolute"]
-    z_score: float | None
-    noise_band: float
-    measured_value: float
-    baseline_mean: float
-    baseline_stddev: float
-    higher_is_better: bool
-    unit: str
+    status: Status
     message: str
+    error_type: NotRequired[str]
+    benchmark: NotRequired[str]
+    is_regression: NotRequired[bool]
+    severity: NotRequired[Severity]
+    deviation: NotRequired[float]
+    deviation_kind: NotRequired[Literal["relative", "absolute"]]
+    z_score: NotRequired[float | None]
+    noise_band: NotRequired[float]
+    measured_value: NotRequired[float]
+    baseline_mean: NotRequired[float]
+    baseline_stddev: NotRequired[float]
+    higher_is_better: NotRequired[bool]
+    unit: NotRequired[str]
 
 
 class ComparisonResult(TypedDict):
     """performance_compare_benchmarks: the change from before to after.
 
+    status is "success", or "error" when an argument was wrong: then message says which
+    and error_type is the exception class (TypeError, ValueError), with no other key.
     relative_delta_pct is (after - before) / |before| * 100; None when before
     is 0 and after is not (the relative change is undefined).
     """
 
-    status: Literal["ok"]
-    name: str
-    before: float
-    after: float
-    absolute_delta: float
-    relative_delta_pct: float | None
-    improved: bool
-    regressed: bool
-    higher_is_better: bool
+    status: Status
     message: str
+    error_type: NotRequired[str]
+    name: NotRequired[str]
+    before: NotRequired[float]
+    after: NotRequired[float]
+    absolute_delta: NotRequired[float]
+    relative_delta_pct: NotRequired[float | None]
+    improved: NotRequired[bool]
+    regressed: NotRequired[bool]
+    higher_is_better: NotRequired[bool]
 
 
 class CallStats(TypedDict):
@@ -99,7 +114,7 @@ class CallStats(TypedDict):
 class StatsReport(TypedDict):
     """performance_get_stats: all calls (overall) and each function's."""
 
-    status: Literal["ok"]
+    status: Literal["success"]
     function_name: str | None
     overall: CallStats
     functions: dict[str, CallStats]
@@ -123,7 +138,7 @@ class CallRecord(TypedDict):
 class MetricsReport(TypedDict):
     """performance_get_metrics: the most recent calls, newest first."""
 
-    status: Literal["ok"]
+    status: Literal["success"]
     function_name: str | None
     matching: int
     returned: int
@@ -149,14 +164,14 @@ class CacheSummary(TypedDict):
 class CacheReport(TypedDict):
     """performance_cache_stats."""
 
-    status: Literal["ok"]
+    status: Literal["success"]
     caches: list[CacheSummary]
 
 
 class CacheClearResult(TypedDict):
     """performance_cache_clear: how many caches of that name were emptied."""
 
-    status: Literal["ok"]
+    status: Literal["success"]
     name: str
     caches_cleared: int
     entries_removed: int
@@ -169,7 +184,7 @@ class ResourceSnapshot(TypedDict):
     fds is None where the platform or permissions do not tell.
     """
 
-    status: Literal["ok"]
+    status: Literal["success"]
     pid: int
     name: str
     process_status: str
@@ -237,7 +252,7 @@ class BenchmarkRunReport(TypedDict):
     file written for save_baseline (None when not asked, or when the run did not pass).
     """
 
-    status: Literal["ok"]
+    status: Literal["success"]
     path: str
     passed: bool
     regressions: int

@@ -11,7 +11,8 @@ signature and whose structured output schema comes from its return type (the
   calls (with trace and span ids) recorded by the process's default monitor (``@monitor``).
 * ``performance_cache_stats`` / ``performance_cache_clear`` - the live caches
   (``@cached_function``, ``CacheManager``) of the process.
-* ``performance_resource_snapshot`` - RSS, CPU, threads and file descriptors of a process.
+* ``performance_resource_snapshot`` - RSS, CPU, threads and file descriptors of this
+  process or one of its children (any process only with ``any_process=True``).
 * ``performance_run_benchmark`` - run the ``BenchmarkSuite`` s of a file or directory
   inside the benchmark directory and return statistics and verdicts
   (:mod:`codomyrmex.performance.mcp._bench`).
@@ -26,9 +27,12 @@ Serve them standalone with ``codomyrmex-perf mcp --bench-dir DIR`` (stdio, or
     register_tools(server, bench_dir="benchmarks")   # no bench_dir: benchmarks refused
 
 The functions need no ``mcp`` package (install the ``mcp`` extra, ``mcp>=2``, to serve
-them); they raise ``ValueError``, ``TypeError``, ``LookupError`` or ``OSError`` on bad
-arguments. Registered as tools, those become error results (``isError``) carrying the
-message; the server keeps serving.
+them). Every answer has ``"status": "success"``. ``performance_check_regression`` and
+``performance_compare_benchmarks`` answer bad arguments too, as the codomyrmex tools they
+replace did: ``{"status": "error", "message": ..., "error_type": ...}``. The others raise
+``ValueError``, ``TypeError``, ``LookupError`` or ``OSError``; registered as tools, those
+become error results (``isError``) carrying the message, and the server keeps serving.
+Each tool's description lists its status values.
 
 Regression rule. With ``change = measured - mean`` and the direction given by
 ``higher_is_better``, a measurement is a regression when the change is *worse*, larger
@@ -41,7 +45,8 @@ Telemetry. Each tool call through MCP is an INTERNAL span ``execute_tool <tool n
 (the OpenTelemetry GenAI convention; a child of the SDK's ``tools/call`` server span) of
 the ``codomyrmex.performance`` scope with ``gen_ai.operation.name = execute_tool`` and
 ``gen_ai.tool.name``; a failed call has status ERROR, ``error.type`` (the exception's
-class) and an exception event. Attributes are set only on recording spans.
+class) and an exception event; an ``"error"`` answer has status ERROR and its
+``error_type``. Attributes are set only on recording spans.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ import inspect
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codomyrmex.performance import semconv
 from codomyrmex.performance.mcp._bench import performance_run_benchmark, resolve_bench_dir
@@ -67,6 +72,9 @@ from codomyrmex.performance.mcp._regression import (
     performance_check_regression,
     performance_compare_benchmarks,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 __all__ = [
     "NOISE_SIGMAS",
@@ -103,13 +111,13 @@ _WRITES: dict[str, bool] = {"performance_cache_clear": True, "performance_run_be
 
 
 @contextmanager
-def _tool_span(tool_name: str) -> Iterator[None]:
-    """The span of one tool call (nothing when tracing is off)."""
+def _tool_span(tool_name: str) -> Iterator[Span | None]:
+    """The span of one tool call (None when tracing is off)."""
     from codomyrmex.performance.telemetry import scope_telemetry
 
     tracer = scope_telemetry().tracer()
     if tracer is None:
-        yield
+        yield None
         return
     from opentelemetry.trace import SpanKind
 
@@ -125,10 +133,19 @@ def _tool_span(tool_name: str) -> Iterator[None]:
             span.set_attribute(semconv.GEN_AI_OPERATION_NAME, semconv.EXECUTE_TOOL)
             span.set_attribute(semconv.GEN_AI_TOOL_NAME, tool_name)
         try:
-            yield
+            yield span
         except Exception as exc:
             fail_span(span, exc, error_type_name(exc))
             raise
+
+
+def _mark_error_answer(span: Span, answer: Mapping[str, Any]) -> None:
+    """An ``"error"`` answer on the tool's span: status ERROR and its ``error.type``."""
+    if span.is_recording():
+        from opentelemetry.trace import Status, StatusCode
+
+        span.set_attribute(semconv.ERROR_TYPE, str(answer.get("error_type", "error")))
+        span.set_status(Status(StatusCode.ERROR, str(answer.get("message", ""))))
 
 
 def _as_tool(
@@ -145,8 +162,11 @@ def _as_tool(
     @functools.wraps(function)
     def tool(**arguments: Any) -> Any:
         try:
-            with _tool_span(name):
-                return function(**arguments, **fixed)
+            with _tool_span(name) as span:
+                answer = function(**arguments, **fixed)
+                if span is not None and answer.get("status") == "error":
+                    _mark_error_answer(span, answer)
+                return answer
         except _EXPECTED_ERRORS as exc:
             raise tool_error(str(exc)) from exc
 
@@ -156,16 +176,26 @@ def _as_tool(
     return tool
 
 
-def register_tools(server: Any, *, bench_dir: str | os.PathLike[str] | None = None) -> list[str]:
+def register_tools(
+    server: Any,
+    *,
+    bench_dir: str | os.PathLike[str] | None = None,
+    any_process: bool = False,
+) -> list[str]:
     """Add every tool to ``server`` (an ``mcp.server.mcpserver.MCPServer``); their names.
 
     ``performance_run_benchmark`` runs benchmark files only inside ``bench_dir`` (checked
     now: it must be an existing directory); without it every run is refused.
+    ``performance_resource_snapshot`` reads this process and its children, or any process
+    the server may read with ``any_process=True``.
     """
     from mcp.server.mcpserver.exceptions import ToolError
     from mcp.types import ToolAnnotations
 
-    bound = {"bench_dir": None if bench_dir is None else resolve_bench_dir(bench_dir)}
+    bound = {
+        "bench_dir": None if bench_dir is None else resolve_bench_dir(bench_dir),
+        "any_process": any_process,
+    }
     names: list[str] = []
     for function in TOOLS:
         destructive = _WRITES.get(function.__name__)

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import runpy
+import signal
 import sys
 from typing import Any
 
@@ -59,7 +60,12 @@ def _reply(channel: Any, message: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    """Serve commands until stdin closes."""
+    """Serve commands until stdin closes.
+
+    Ctrl-C reaches the whole process group: the worker then ends at once and silently
+    (the default SIGINT action), and the parent reports the interruption once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
