@@ -7,7 +7,9 @@ rounds so that CPU frequency changes hit every candidate alike:
 * ``functools.lru_cache(128)`` (C, no TTL, no telemetry);
 * ``cachetools.cached(TTLCache(128, 300), lock=Lock())`` (the usual TTL cache);
 * a dict cache that calls ``Counter.add`` per hit (telemetry done the naive way);
-* ``cached_function(ttl_seconds=300, max_size=128)``.
+* ``cached_function(ttl_seconds=300, max_size=128)``;
+* ``cached_function(cache_manager=...)``: a function sharing one ``CacheManager`` (its
+  keys carry a namespace, its counts are its own).
 
 Prints ns per hit (median over rounds) and, per round, our time divided by each other's
 (median and range). Goal: ours <= 0.35x the cachetools TTLCache+Lock hit.
@@ -30,7 +32,7 @@ from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from codomyrmex.performance import cached_function
+from codomyrmex.performance import CacheManager, cached_function
 
 
 def target(x: Any, y: Any = 0) -> Any:
@@ -68,6 +70,9 @@ def candidates() -> dict[str, Callable[..., Any]]:
         )(target),
         "dict + Counter.add per hit": counter_add_cache(target),
         "cached_function": cached_function(ttl_seconds=300, max_size=128)(target),
+        "cached_function, shared cache": cached_function(
+            cache_manager=CacheManager(ttl_seconds=300, max_size=128, name="bench.shared")
+        )(target),
     }
 
 
@@ -100,11 +105,11 @@ def run(funcs: dict[str, Callable[..., Any]], rounds: int, calls: int, two_args:
             ratios[name].append(this_round["cached_function"] / ns)
     shape = "f('k', 2)" if two_args else "f(5)"
     print(f"\nhit {shape}: {rounds} interleaved rounds x {calls} calls")
-    print(f"  {'candidate':<28}{'ns/hit':>9}   cached_function / candidate")
+    print(f"  {'candidate':<30}{'ns/hit':>9}   cached_function / candidate")
     for name in funcs:
         spread = ratios[name]
         print(
-            f"  {name:<28}{statistics.median(samples[name]):>9.0f}   "
+            f"  {name:<30}{statistics.median(samples[name]):>9.0f}   "
             f"{statistics.median(spread):.3f}x (range {min(spread):.3f}-{max(spread):.3f})"
         )
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import time
-from functools import partial
 
 from codomyrmex.performance.cache_manager._keys import UNTYPED_FAST_TYPES, freeze
 
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
 
     from codomyrmex.performance.cache_manager._counts import Counts
     from codomyrmex.performance.cache_manager._keys import KeyMaker
+    from codomyrmex.performance.cache_manager._stats import CacheInfo
 
     class Space(Protocol):
         """One function's part of a cache."""
@@ -77,7 +77,7 @@ def code_flags(func: object) -> int:
     importing ``inspect``.
     """
     target: Any = func
-    while True:
+    for _ in range(100):  # bounded: an object may claim to wrap itself
         if isinstance(target, functools.partial):
             target = target.func
         elif hasattr(target, "__func__"):
@@ -115,7 +115,7 @@ def _attach_cache_api(
 ) -> None:
     baseline = [0, 0]
 
-    def cache_info() -> Any:
+    def cache_info() -> CacheInfo:
         """Hits and misses of this function since its last ``cache_clear()``, bound, size."""
         from codomyrmex.performance.cache_manager._stats import CacheInfo
 
@@ -166,7 +166,7 @@ def _memory_sync(
                 except KeyError:
                     pass
                 return entry[0]
-            return fetch(key, partial(func, *args, **kwargs), counts)
+            return fetch(key, functools.partial(func, *args, **kwargs), counts)
 
         return wrapper
 
@@ -183,7 +183,7 @@ def _memory_sync(
             except KeyError:
                 pass
             return entry[0]
-        return fetch(key, partial(func, *args, **kwargs), counts)
+        return fetch(key, functools.partial(func, *args, **kwargs), counts)
 
     return general_wrapper
 
@@ -201,7 +201,7 @@ def _unhashable(
     except TypeError:
         counts.errors.__next__()
         return func(*args, **kwargs)
-    return store.fetch(frozen, partial(func, *args, **kwargs), counts)
+    return store.fetch(frozen, functools.partial(func, *args, **kwargs), counts)
 
 
 def _memory_async(
@@ -239,7 +239,7 @@ def _memory_async(
             except KeyError:
                 pass
             return entry[0]
-        return await fetch(key, partial(func, *args, **kwargs), counts)
+        return await fetch(key, functools.partial(func, *args, **kwargs), counts)
 
     return wrapper
 
@@ -256,7 +256,7 @@ def _remote_sync(func: Callable[..., Any], store: Store, space: Space) -> Callab
         except TypeError:
             counts.errors.__next__()
             return func(*args, **kwargs)
-        return fetch(key, partial(func, *args, **kwargs), counts)
+        return fetch(key, functools.partial(func, *args, **kwargs), counts)
 
     return wrapper
 
@@ -272,6 +272,6 @@ def _remote_async(func: Callable[..., Any], store: Store, space: Space) -> Calla
         except TypeError:
             counts.errors.__next__()
             return await func(*args, **kwargs)
-        return await fetch(key, partial(func, *args, **kwargs), counts)
+        return await fetch(key, functools.partial(func, *args, **kwargs), counts)
 
     return wrapper

@@ -98,13 +98,14 @@ class MemoryStore:
         else:
             namespace = _Namespace(label)
             counts = self.tally.new_function()
-        make_key: KeyMaker
         if key is None:
-            make_key = key_maker(typed=typed, namespace=namespace)
-        elif namespace is None:
-            make_key = lambda args, kwargs: key(*args, **kwargs)  # noqa: E731
-        else:
-            make_key = lambda args, kwargs: (namespace, key(*args, **kwargs))  # noqa: E731
+            return MemorySpace(self, namespace, key_maker(typed=typed, namespace=namespace), counts)
+        custom = key
+
+        def make_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+            found = custom(*args, **kwargs)
+            return found if namespace is None else (namespace, found)
+
         return MemorySpace(self, namespace, make_key, counts)
 
     def fetch(self, key: Hashable, compute: Callable[[], Any], counts: Counts) -> Any:

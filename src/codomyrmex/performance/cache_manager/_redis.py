@@ -346,16 +346,13 @@ class RedisStore:
             prefix, counts = self.prefix, self.tally.own
         else:
             prefix, counts = self.prefix + f"{_escape(label)}:".encode(), self.tally.new_function()
-        make_key: Callable[[tuple[Any, ...], dict[str, Any]], bytes]
-        if key is None:
-            make_key = lambda args, kwargs: (  # noqa: E731
-                prefix + stable_digest(args, kwargs, typed=typed).encode()
-            )
-        else:
-            make_key = lambda args, kwargs: (  # noqa: E731
-                prefix
-                + stable_digest((key(*args, **kwargs),), {}, typed=typed, custom=True).encode()
-            )
+
+        def make_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+            if key is None:
+                return prefix + stable_digest(args, kwargs, typed=typed).encode()
+            custom = key(*args, **kwargs)
+            return prefix + stable_digest((custom,), {}, typed=typed, custom=True).encode()
+
         return RedisSpace(self.backend, prefix, make_key, counts)
 
     def fetch(self, key: bytes, compute: Callable[[], Any], counts: Counts) -> Any:
