@@ -4,6 +4,10 @@
     Where the embedded default writes its OTLP-JSON files (default
     ``$XDG_STATE_HOME/codomyrmex-performance/telemetry``, ``XDG_STATE_HOME`` defaulting to
     ``~/.local/state``).
+``CODOMYRMEX_PERF_TELEMETRY_MAX_MEGABYTES``, ``CODOMYRMEX_PERF_TELEMETRY_MAX_BACKUPS``
+    Rotation of those files (``configure_telemetry(output_max_megabytes=...,
+    output_max_backups=...)``): a file is rotated before it would pass this size
+    (default 8 MiB) and this many rotated files are kept (default 3, ``0``: none).
 ``CODOMYRMEX_PERF_INSTRUMENT``
     Functions :class:`~codomyrmex.performance.PerformanceInstrumentor` wraps without code
     changes: ``pkg.mod:func,pkg.mod:Class.method,pkg.mod:*``.
@@ -18,6 +22,8 @@
 from __future__ import annotations
 
 CODOMYRMEX_PERF_TELEMETRY_DIR = "CODOMYRMEX_PERF_TELEMETRY_DIR"
+CODOMYRMEX_PERF_TELEMETRY_MAX_MEGABYTES = "CODOMYRMEX_PERF_TELEMETRY_MAX_MEGABYTES"
+CODOMYRMEX_PERF_TELEMETRY_MAX_BACKUPS = "CODOMYRMEX_PERF_TELEMETRY_MAX_BACKUPS"
 CODOMYRMEX_PERF_INSTRUMENT = "CODOMYRMEX_PERF_INSTRUMENT"
 CODOMYRMEX_PERF_MCP_TOKEN = "CODOMYRMEX_PERF_MCP_TOKEN"
 CODOMYRMEX_BENCH_COMMIT = "CODOMYRMEX_BENCH_COMMIT"

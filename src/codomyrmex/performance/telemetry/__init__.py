@@ -201,17 +201,54 @@ def telemetry_dir() -> Path:
     """Where the embedded default writes OTLP-JSON files.
 
     ``$CODOMYRMEX_PERF_TELEMETRY_DIR`` if set, else
-    ``$XDG_STATE_HOME/codomyrmex-performance/telemetry`` (``~/.local/state/...``).
+    ``$XDG_STATE_HOME/codomyrmex-performance/telemetry`` (``~/.local/state/...``; a
+    relative ``XDG_STATE_HOME`` is ignored, as the XDG specification says). ``RuntimeError``
+    when a ``~`` in it or the home directory cannot be resolved.
     """
     explicit = os.environ.get(CODOMYRMEX_PERF_TELEMETRY_DIR)
     if explicit:
         return Path(explicit).expanduser()
-    state = os.environ.get(XDG_STATE_HOME) or str(Path.home() / ".local" / "state")
+    state = os.environ.get(XDG_STATE_HOME, "")
+    if not os.path.isabs(state):
+        state = str(Path.home() / ".local" / "state")
     return Path(state) / "codomyrmex-performance" / "telemetry"
+
+
+def telemetry_files(signal: str, directory: str | os.PathLike[str] | None = None) -> list[Path]:
+    """The embedded default's files of ``signal`` (``traces`` or ``metrics``), oldest first.
+
+    ``<signal>.jsonl`` and its rotated backups ``<signal>.jsonl.1`` (the newest backup),
+    ``.2``...; ``directory`` defaults to :func:`telemetry_dir`. Readers of recorded
+    telemetry (the HTML view, reports) read them in this order.
+    """
+    base = Path(directory) if directory is not None else telemetry_dir()
+    current = f"{signal}.jsonl"
+    backups: list[tuple[int, Path]] = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        suffix = entry.name[len(current) + 1 :]
+        if entry.name.startswith(current + ".") and suffix.isdigit() and entry.is_file():
+            backups.append((int(suffix), entry))
+    files = [path for _, path in sorted(backups, reverse=True)]
+    if (base / current).is_file():
+        files.append(base / current)
+    return files
 
 
 _handle: TelemetryHandle | None = None
 _configure_lock = threading.Lock()
+
+
+def _after_fork() -> None:
+    global _configure_lock
+    _configure_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def configure_telemetry(
@@ -227,6 +264,8 @@ def configure_telemetry(
     schedule_delay_millis: float | None = None,
     metric_export_interval_millis: float | None = None,
     output_dir: str | os.PathLike[str] | None = None,
+    output_max_megabytes: float | None = None,
+    output_max_backups: int | None = None,
     resource_attributes: Mapping[str, AttributeValue] | None = None,
 ) -> TelemetryHandle:
     """Install the OpenTelemetry SDK with OTLP exporters and return a handle to it.
@@ -242,31 +281,45 @@ def configure_telemetry(
     ``none``; an unknown name is logged as a warning and exports nothing) and, unset,
     OTLP to the signal's endpoint (``OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`` or
     ``OTEL_EXPORTER_OTLP_ENDPOINT``) or, with no endpoint, the embedded default:
-    OTLP-JSON files in ``output_dir`` (default :func:`telemetry_dir`). Every other
-    ``OTEL_*`` variable (service name, resource, sampler, batch processor, exporter
-    headers, timeouts, temporality, ``OTEL_SDK_DISABLED``) is honoured by the SDK or here.
+    OTLP-JSON files in ``output_dir`` (default :func:`telemetry_dir`), created 0700 with
+    files 0600, each rotated before it passes ``output_max_megabytes`` (default 8 MiB,
+    ``$CODOMYRMEX_PERF_TELEMETRY_MAX_MEGABYTES``) keeping ``output_max_backups`` rotated
+    files (default 3, ``$CODOMYRMEX_PERF_TELEMETRY_MAX_BACKUPS``; see
+    :func:`telemetry_files`). A default directory that cannot be used is one warning and
+    no file export, never an exception. Every other ``OTEL_*`` variable (service name,
+    resource, sampler, batch processor, exporter headers, timeouts, limits, temporality,
+    ``OTEL_SDK_DISABLED``) is honoured by the SDK or here; a numeric one that cannot work
+    is one warning and its default.
 
-    Idempotent: later calls return the first handle. Raises ``TypeError`` for an argument
-    of the wrong type, ``ValueError`` for an unknown protocol or a non-positive size,
+    Idempotent: later calls return the first handle. Forked children (``os.fork``,
+    ``multiprocessing``) export their own spans (see the README section "Processes").
+    Raises ``TypeError`` for an argument of the wrong type, ``ValueError`` naming an
+    argument that cannot work (an unknown protocol; a size, duration or rotation limit
+    that is not finite, integral where it must be, or in its range; a header that
+    RFC 9110 or gRPC forbids; an ``output_dir`` that cannot be created or written),
     ``ImportError`` when the SDK extra is not installed.
     """
     global _handle
     from codomyrmex.performance.telemetry import _exporters as choice
+    from codomyrmex.performance.telemetry import _settings
 
-    choice.check_types(service_name, headers, resource_attributes)
+    _settings.check_types(service_name, headers, resource_attributes)
+    _settings.check_arguments(
+        timeout=timeout,
+        max_queue_size=max_queue_size,
+        max_export_batch_size=max_export_batch_size,
+        schedule_delay_millis=schedule_delay_millis,
+        metric_export_interval_millis=metric_export_interval_millis,
+        output_max_megabytes=output_max_megabytes,
+        output_max_backups=output_max_backups,
+    )
+    if endpoint is not None:
+        choice.check_endpoint(endpoint)
+    protocols = {signal: choice.resolve_protocol(protocol, signal) for signal in choice.SIGNALS}
+    checked_headers = _settings.check_headers(headers, protocols.values())
     with _configure_lock:
         if _handle is not None:
             return _handle
-        choice.validate_positive(
-            max_queue_size=max_queue_size,
-            max_export_batch_size=max_export_batch_size,
-            schedule_delay_millis=schedule_delay_millis,
-            metric_export_interval_millis=metric_export_interval_millis,
-            timeout=timeout,
-        )
-        if endpoint is not None:
-            choice.check_endpoint(endpoint)
-        protocols = {signal: choice.resolve_protocol(protocol, signal) for signal in choice.SIGNALS}
         try:
             from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
             from opentelemetry.sdk.resources import Resource
@@ -276,6 +329,16 @@ def configure_telemetry(
                 "configure_telemetry needs the OpenTelemetry SDK: "
                 "pip install 'codomyrmex-performance[sdk]'"
             ) from exc
+        except ValueError as exc:  # a variable it reads at import (OTEL_SPAN_*_LIMIT)
+            _logger.warning(
+                "codomyrmex.performance: the OpenTelemetry SDK cannot start (%s): telemetry off",
+                exc,
+            )
+            _handle = TelemetryHandle(
+                None, None, destination="disabled (the OpenTelemetry SDK cannot start)",
+                owns_tracer_provider=False, owns_meter_provider=False,
+            )  # fmt: skip
+            return _handle
 
         if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
             _handle = TelemetryHandle(
@@ -295,12 +358,21 @@ def configure_telemetry(
         reuse_tp = isinstance(existing_tp, SdkTracerProvider)
         reuse_mp = isinstance(existing_mp, SdkMeterProvider)
 
+        settings = _settings.resolve(
+            timeout=timeout,
+            max_queue_size=max_queue_size,
+            max_export_batch_size=max_export_batch_size,
+            schedule_delay_millis=schedule_delay_millis,
+            metric_export_interval_millis=metric_export_interval_millis,
+            output_max_megabytes=output_max_megabytes,
+            output_max_backups=output_max_backups,
+        )
         destination, span_exporters, metric_exporters = choice.choose_exporters(
             endpoint=endpoint,
             protocols=protocols,
             console=console,
-            headers=headers,
-            timeout=timeout,
+            headers=checked_headers,
+            settings=settings,
             output_dir=output_dir,
             # Under a host that already configured the SDK (``opentelemetry-instrument``),
             # its exporters already run: add ours only when asked to explicitly.
@@ -308,17 +380,17 @@ def configure_telemetry(
         )
 
         counter = SpanCounter()
-        processors = choice.span_processors(
-            span_exporters,
-            counter,
-            max_queue_size=max_queue_size,
-            max_export_batch_size=max_export_batch_size,
-            schedule_delay_millis=schedule_delay_millis,
-        )
+        processors = choice.span_processors(span_exporters, counter, settings)
         if reuse_tp:
             tracer_provider: Any = existing_tp
         else:
-            tracer_provider = SdkTracerProvider(resource=resource, shutdown_on_exit=False)
+            from opentelemetry.sdk.trace import SpanLimits
+
+            tracer_provider = SdkTracerProvider(
+                resource=resource,
+                shutdown_on_exit=False,
+                span_limits=SpanLimits(**settings.span_limits),
+            )
         for processor in processors:
             tracer_provider.add_span_processor(processor)
         if not reuse_tp:
@@ -332,7 +404,7 @@ def configure_telemetry(
                     "readers export metrics (an SDK MeterProvider cannot take new readers)"
                 )
         else:
-            readers = choice.metric_readers(metric_exporters, metric_export_interval_millis)
+            readers = choice.metric_readers(metric_exporters, settings)
             meter_provider = SdkMeterProvider(
                 metric_readers=readers, resource=resource, shutdown_on_exit=False
             )
@@ -348,4 +420,5 @@ def configure_telemetry(
             counter=counter,
         )
         atexit.register(_handle.shutdown)
+        _handle.follow_processes()
         return _handle

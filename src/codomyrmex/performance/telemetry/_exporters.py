@@ -1,9 +1,14 @@
-"""How ``configure_telemetry`` checks its arguments and picks exporters, processors, readers.
+"""How ``configure_telemetry`` picks exporters, processors and readers.
 
 Imported by ``configure_telemetry`` only, so that ``telemetry`` stays the small module
 every instrumented call path loads. Each signal (traces, metrics) gets its exporters from
 the arguments first, then its own ``OTEL_*`` variables, then the embedded default
 (OTLP-JSON files in ``telemetry_dir()``).
+
+The embedded default never raises into the host: a directory that cannot be created or
+written (no home directory, a read-only filesystem, a variable naming a file) is one
+warning naming it and ``CODOMYRMEX_PERF_TELEMETRY_DIR``, and no file export. Only an
+``output_dir`` given in code is a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codomyrmex.performance.environment_variables import CODOMYRMEX_PERF_TELEMETRY_DIR
+from codomyrmex.performance.telemetry._settings import SIGNALS
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from urllib.parse import SplitResult
@@ -23,6 +31,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
     from codomyrmex.performance.telemetry._handle import SpanCounter
+    from codomyrmex.performance.telemetry._settings import Settings
 
 __all__ = [
     "ENV_EXPORTERS",
@@ -30,32 +39,21 @@ __all__ = [
     "SIGNALS",
     "check_endpoint",
     "check_reachable",
-    "check_types",
     "choose_exporters",
     "env_endpoint",
     "metric_readers",
     "resolve_protocol",
     "span_processors",
-    "validate_positive",
 ]
 
 _logger = logging.getLogger("codomyrmex.performance.telemetry")
 
 PROTOCOLS = ("grpc", "http/protobuf")
-SIGNALS = ("traces", "metrics")
+#: ``handle.destination`` of a signal whose embedded default directory is unusable.
+UNUSABLE_DIRECTORY = "none (telemetry directory unusable)"
+_HOME_DEFAULT = "~/.local/state/codomyrmex-performance/telemetry"
 #: The ``OTEL_TRACES_EXPORTER`` / ``OTEL_METRICS_EXPORTER`` names supported besides ``none``.
 ENV_EXPORTERS = ("otlp", "console")
-
-
-def validate_positive(**values: float | None) -> None:
-    """``TypeError``/``ValueError`` unless every value given (not None) is a positive number."""
-    for name, value in values.items():
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-        if value <= 0:
-            raise ValueError(f"{name} must be positive, got {value!r}")
 
 
 def check_endpoint(endpoint: object, what: str = "endpoint") -> SplitResult:
@@ -86,41 +84,6 @@ def check_reachable(endpoint: object, what: str = "endpoint", timeout: float = 3
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise ValueError(f"cannot reach the OTLP endpoint {endpoint} ({reason})") from exc
-
-
-def check_types(service_name: object, headers: object, resource_attributes: object) -> None:
-    """``TypeError`` naming the argument unless each is None or of the documented type."""
-    if service_name is not None and not isinstance(service_name, str):
-        raise TypeError(f"service_name must be a string, not {type(service_name).__name__}")
-    if headers is not None:
-        for key, value in _mapping_items("headers", headers):
-            if not isinstance(value, str):
-                raise TypeError(
-                    f"headers values must be strings, got {type(value).__name__} for {key!r}"
-                )
-    if resource_attributes is not None:
-        for key, value in _mapping_items("resource_attributes", resource_attributes):
-            if not _is_attribute_value(value):
-                raise TypeError(
-                    "resource_attributes values must be str, bool, int, float or a sequence "
-                    f"of them, got {type(value).__name__} for {key!r}"
-                )
-
-
-def _mapping_items(name: str, value: object) -> list[tuple[str, object]]:
-    if not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a mapping of strings, not {type(value).__name__}")
-    for key in value:
-        if not isinstance(key, str):
-            raise TypeError(f"{name} keys must be strings, got {type(key).__name__} {key!r}")
-    return list(value.items())
-
-
-def _is_attribute_value(value: object) -> bool:
-    scalars = (str, bool, int, float)
-    if isinstance(value, scalars):
-        return True
-    return isinstance(value, (list, tuple)) and all(isinstance(item, scalars) for item in value)
 
 
 def resolve_protocol(protocol: str | None, signal: str) -> str:
@@ -191,34 +154,45 @@ def choose_exporters(
     endpoint: str | None,
     protocols: Mapping[str, str],
     console: bool,
-    headers: Mapping[str, str] | None,
-    timeout: float | None,
+    headers: Mapping[str, str],
+    settings: Settings,
     output_dir: str | os.PathLike[str] | None,
     defaults: bool,
 ) -> tuple[str, list[SpanExporter], list[MetricExporter]]:
     """Pick each signal's exporters from the arguments, ``OTEL_*`` variables, file default.
 
-    ``protocols`` maps ``traces`` and ``metrics`` to their OTLP protocol. Returns a
-    description of the destinations (``traces: ...; metrics: ...`` when they differ), the
-    span exporters and the metric exporters. ``defaults=False`` (a host already exports)
-    uses only what the arguments ask for.
+    ``protocols`` maps ``traces`` and ``metrics`` to their OTLP protocol; ``headers`` are
+    checked (``_settings.check_headers``). Returns a description of the destinations
+    (``traces: ...; metrics: ...`` when they differ), the span exporters and the metric
+    exporters. ``defaults=False`` (a host already exports) uses only what the arguments
+    ask for. ``ValueError`` when ``output_dir`` cannot be used.
     """
+    kinds = {
+        signal: _signal_kinds(signal, endpoint=endpoint, console=console, defaults=defaults)
+        for signal in SIGNALS
+    }
+    files = _file_exporters([s for s in SIGNALS if "file" in kinds[s]], output_dir, settings)
+    warned: set[str] = set()
     chosen: dict[str, tuple[list[Any], str]] = {}
     for signal in SIGNALS:
         exporters: list[Any] = []
         destinations: list[str] = []
-        for kind in _signal_kinds(signal, endpoint=endpoint, console=console, defaults=defaults):
+        for kind in kinds[signal]:
             if kind == "otlp":
+                _warn_env_headers(signal, protocols[signal], warned)
                 exporter, url = _otlp_exporter(
-                    signal, endpoint, protocols[signal], headers, timeout
+                    signal, endpoint, protocols[signal], headers, settings.timeouts[signal]
                 )
                 destinations.append(f"{url} ({protocols[signal]})")
             elif kind == "console":
                 exporter = _console_exporter(signal)
                 destinations.append("console")
-            else:
-                exporter, directory = _file_exporter(signal, output_dir)
+            elif signal in files:
+                exporter, directory = files[signal]
                 destinations.append(str(directory))
+            else:
+                destinations.append(UNUSABLE_DIRECTORY)
+                continue
             exporters.append(exporter)
         chosen[signal] = exporters, ", ".join(destinations) or "none"
     (span_exporters, traces_to), (metric_exporters, metrics_to) = (
@@ -241,30 +215,99 @@ def _console_exporter(signal: str) -> Any:
     return ConsoleMetricExporter()
 
 
-def _file_exporter(signal: str, output_dir: str | os.PathLike[str] | None) -> tuple[Any, Path]:
+def _file_exporters(
+    signals: Sequence[str], output_dir: str | os.PathLike[str] | None, settings: Settings
+) -> dict[str, tuple[Any, Path]]:
+    """The file exporter of each signal, all in one private directory; none if unusable."""
+    if not signals:
+        return {}
     from codomyrmex.performance.telemetry import telemetry_dir
     from codomyrmex.performance.telemetry._sdk import (
         OtlpJsonFileMetricExporter,
         OtlpJsonFileSpanExporter,
     )
 
-    directory = Path(output_dir) if output_dir is not None else telemetry_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    if signal == "traces":
-        return OtlpJsonFileSpanExporter(directory / "traces.jsonl"), directory
-    return OtlpJsonFileMetricExporter(directory / "metrics.jsonl"), directory
+    classes = {"traces": OtlpJsonFileSpanExporter, "metrics": OtlpJsonFileMetricExporter}
+    rotation = {"max_bytes": settings.max_bytes, "max_backups": settings.max_backups}
+    directory: Path | None = None
+    try:
+        directory = Path(output_dir) if output_dir is not None else telemetry_dir()
+        _make_private_directory(directory)
+        return {
+            signal: (classes[signal](directory / f"{signal}.jsonl", **rotation), directory)
+            for signal in signals
+        }
+    except (OSError, RuntimeError) as exc:  # RuntimeError: no home directory to expand
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        reason = f"{type(exc).__name__}: {detail}"
+        if output_dir is not None:
+            shown = os.fspath(output_dir)
+            raise ValueError(f"output_dir {shown!r} cannot be used ({reason})") from exc
+        given = os.environ.get(CODOMYRMEX_PERF_TELEMETRY_DIR)
+        shown = str(directory) if directory is not None else given or _HOME_DEFAULT
+        _logger.warning(
+            "codomyrmex.performance: the telemetry directory %s cannot be used (%s): "
+            "telemetry is not recorded; set %s to a writable directory, or an OTLP endpoint",
+            shown,
+            reason,
+            CODOMYRMEX_PERF_TELEMETRY_DIR,
+        )
+        return {}
+
+
+def _make_private_directory(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, each 0700 (an existing one is kept)."""
+    missing: list[Path] = []
+    current = directory
+    while not current.is_dir() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            if not path.is_dir():
+                raise
+
+
+def _warn_env_headers(signal: str, protocol: str, warned: set[str]) -> None:
+    """One warning per ``OTEL_EXPORTER_OTLP_*HEADERS`` variable with headers it cannot send.
+
+    The SDK reads these variables itself; a bad header there fails each export it is on.
+    """
+    from opentelemetry.util.re import parse_env_headers
+
+    from codomyrmex.performance.telemetry._settings import header_problem
+
+    for variable in (f"OTEL_EXPORTER_OTLP_{signal.upper()}_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"):
+        raw = os.environ.get(variable)
+        if not raw or variable in warned:
+            continue
+        problems = [
+            f"{name!r}: {problem}"
+            for name, value in parse_env_headers(raw, liberal=True).items()
+            if (problem := header_problem(name, value, grpc=protocol == "grpc")) is not None
+        ]
+        if problems:
+            warned.add(variable)
+            _logger.warning(
+                "codomyrmex.performance: %s has headers that cannot be sent (%s); "
+                "exports carrying them fail: fix the variable",
+                variable,
+                "; ".join(problems),
+            )
 
 
 def _otlp_exporter(
     signal: str,
     endpoint: str | None,
     protocol: str,
-    headers: Mapping[str, str] | None,
-    timeout: float | None,
+    headers: Mapping[str, str],
+    timeout: float,
 ) -> tuple[Any, str]:
     """The OTLP exporter of ``signal`` and the URL it sends to (the SDK reads the env)."""
     given = endpoint.rstrip("/") if endpoint is not None else None
-    options: dict[str, Any] = {"headers": dict(headers) if headers else None, "timeout": timeout}
+    options: dict[str, Any] = {"headers": dict(headers) or None, "timeout": timeout}
     if protocol == "grpc":
         options["endpoint"] = given
         options["insecure"] = True if given is not None and given.startswith("http://") else None
@@ -296,21 +339,17 @@ def _otlp_exporter(
 
 
 def span_processors(
-    exporters: Sequence[SpanExporter],
-    counter: SpanCounter,
-    **batch_options: Any,
+    exporters: Sequence[SpanExporter], counter: SpanCounter, settings: Settings
 ) -> list[SpanProcessor]:
     """Counting batch processors for ``exporters`` (none when there is no exporter)."""
     if not exporters:
         return []
     from codomyrmex.performance.telemetry._sdk import counting_processors
 
-    return counting_processors(exporters, counter, **batch_options)
+    return counting_processors(exporters, counter, **settings.batch)
 
 
-def metric_readers(
-    exporters: Sequence[MetricExporter], interval_millis: float | None
-) -> list[MetricReader]:
+def metric_readers(exporters: Sequence[MetricExporter], settings: Settings) -> list[MetricReader]:
     """One periodic reader per metric exporter, behind ``EncodableMetrics``."""
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
@@ -318,7 +357,9 @@ def metric_readers(
 
     return [
         PeriodicExportingMetricReader(
-            EncodableMetrics(exporter), export_interval_millis=interval_millis
+            EncodableMetrics(exporter),
+            export_interval_millis=settings.metric_interval_millis,
+            export_timeout_millis=settings.metric_timeout_millis,
         )
         for exporter in exporters
     ]

@@ -2,12 +2,21 @@
 
 ``shutdown()`` and ``force_flush()`` run the SDK calls in a daemon thread and stop waiting
 at the timeout, so an unreachable collector never holds up the host program's exit.
+
+Processes: a forked child starts with fresh locks and span counts (the SDK's batch
+processors restart their queue and thread in it), exports its own spans, and shuts its
+copy of the handle down when it exits normally (``atexit``) or, as a child started by
+``multiprocessing`` (which leaves through ``os._exit``), when ``multiprocessing`` runs
+its exit finalizers. A child leaving through ``os._exit`` itself, or killed, must call
+``handle.force_flush()`` first.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,9 +24,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import SpanProcessor
 
-__all__ = ["SpanCounter", "TelemetryHandle", "TelemetryStats"]
+__all__ = ["SpanCounter", "TelemetryHandle", "TelemetryStats", "at_fork_in_child"]
 
 _logger = logging.getLogger("codomyrmex.performance.telemetry")
+
+
+def at_fork_in_child(method: Callable[[], object]) -> None:
+    """Call the bound ``method`` in every forked child, for as long as its object lives."""
+    if not hasattr(os, "register_at_fork"):  # pragma: no cover - Windows has no fork
+        return
+    reference = weakref.WeakMethod(method)
+
+    def in_child() -> None:
+        alive = reference()
+        if alive is not None:
+            alive()
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 @dataclass(frozen=True)
@@ -59,6 +82,23 @@ class TelemetryHandle:
         self._counter = counter
         self._shut_down = False
         self._shutdown_lock = threading.Lock()
+
+    def follow_processes(self) -> None:
+        """Make forked children flush what they record (see the module documentation)."""
+        at_fork_in_child(self._after_fork)
+        import multiprocessing.util
+
+        multiprocessing.util.register_after_fork(self, TelemetryHandle._in_multiprocessing_child)
+
+    def _after_fork(self) -> None:
+        self._shutdown_lock = threading.Lock()
+        if self._counter is not None:
+            self._counter.restart()
+
+    def _in_multiprocessing_child(self) -> None:
+        import multiprocessing.util
+
+        multiprocessing.util.Finalize(self, self.shutdown, exitpriority=10)
 
     def stats(self) -> TelemetryStats:
         """Spans ended, exported, failed and dropped so far."""
@@ -137,6 +177,10 @@ class SpanCounter:
     """Counts sampled spans as they end and as the exporter takes them."""
 
     def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        """Count from zero with a new lock (in a forked child: the parent's spans are not its)."""
         self._lock = threading.Lock()
         self.ended = 0
         self.exported = 0

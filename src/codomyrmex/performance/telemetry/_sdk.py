@@ -17,9 +17,11 @@ such character (``_safe.encodable``), and says so once per process.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
 import logging
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -40,8 +42,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, Status
 
-from codomyrmex.performance._safe import LOGGER_NAME, encodable
-from codomyrmex.performance.telemetry._handle import SpanCounter
+from codomyrmex.performance._safe import LOGGER_NAME, encodable, report_telemetry_error
+from codomyrmex.performance.telemetry._handle import SpanCounter, at_fork_in_child
 
 _logger = logging.getLogger(LOGGER_NAME)
 
@@ -67,29 +69,99 @@ def _hex_ids(node: Any) -> None:
             _hex_ids(item)
 
 
-class _JsonLinesFile:
-    """Appends one JSON document per line, whole lines only, from any thread."""
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one process per file, threads still safe
+    fcntl = None  # type: ignore[assignment]
 
-    def __init__(self, path: Path) -> None:
+_OPEN_FLAGS = (
+    os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+)  # fmt: skip
+
+
+def rotated_path(path: Path, backup: int) -> Path:
+    """The name of ``path``'s backup number ``backup`` (1 is the newest)."""
+    return path.with_name(f"{path.name}.{backup}")
+
+
+class _JsonLinesFile:
+    """Appends whole JSON lines to a private file rotated by size.
+
+    The file is created 0600 (and never followed through a symlink). Before a line would
+    take it past ``max_bytes`` it is renamed ``<name>.1`` (``.1`` to ``.2``..., keeping
+    ``max_backups``; with none it is dropped) and a new one started, so the files of one
+    signal never pass ``(1 + max_backups) * max_bytes`` (plus one line). Threads take a
+    lock; processes (forked children writing the same directory) a POSIX record lock on
+    the file, which a child does not inherit mid-write, and a fork gets a fresh thread lock.
+    """
+
+    def __init__(self, path: Path, *, max_bytes: int, max_backups: int) -> None:
         self.path = path
+        self._max_bytes = max_bytes
+        self._max_backups = max_backups
+        self._lock = threading.Lock()
+        os.close(os.open(path, _OPEN_FLAGS, 0o600))  # an unusable file shows at once
+        at_fork_in_child(self._after_fork)
+
+    def _after_fork(self) -> None:
         self._lock = threading.Lock()
 
     def append(self, document: dict[str, Any]) -> None:
-        line = json.dumps(document, separators=(",", ":")) + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
+        data = (json.dumps(document, separators=(",", ":")) + "\n").encode("utf-8")
+        with self._lock:
+            descriptor = self._open_current()
+            try:
+                size = os.fstat(descriptor).st_size
+                if size and size + len(data) > self._max_bytes:
+                    self._rotate()
+                    os.close(descriptor)
+                    descriptor = self._open_current()
+                while data:
+                    data = data[os.write(descriptor, data) :]
+            finally:
+                os.close(descriptor)
+
+    def _open_current(self) -> int:
+        """A descriptor of the file now at ``path``, locked (another process may rotate it)."""
+        while True:
+            descriptor = os.open(self.path, _OPEN_FLAGS, 0o600)
+            if fcntl is None:
+                return descriptor
+            try:
+                fcntl.lockf(descriptor, fcntl.LOCK_EX)
+                held = os.fstat(descriptor)
+                current = os.stat(self.path)
+                if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+                    return descriptor
+            except FileNotFoundError:
+                pass
+            except BaseException:
+                os.close(descriptor)
+                raise
+            os.close(descriptor)
+
+    def _rotate(self) -> None:
+        if self._max_backups == 0:
+            os.unlink(self.path)
+            return
+        for backup in range(self._max_backups - 1, 0, -1):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(rotated_path(self.path, backup), rotated_path(self.path, backup + 1))
+        os.replace(self.path, rotated_path(self.path, 1))
 
 
 class OtlpJsonFileSpanExporter(SpanExporter):
-    """Writes spans as OTLP/JSON ``ExportTraceServiceRequest`` lines to a file."""
+    """Writes spans as OTLP/JSON ``ExportTraceServiceRequest`` lines to a rotated file."""
 
-    def __init__(self, path: Path) -> None:
-        self._file = _JsonLinesFile(path)
+    def __init__(self, path: Path, *, max_bytes: int, max_backups: int) -> None:
+        self._file = _JsonLinesFile(path, max_bytes=max_bytes, max_backups=max_backups)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
             self._file.append(_otlp_json(encode_spans(spans)))
-        except OSError:
+        except OSError as failure:
+            report_telemetry_error(failure, f"writing spans to {self._file.path}")
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
@@ -100,16 +172,17 @@ class OtlpJsonFileSpanExporter(SpanExporter):
 class OtlpJsonFileMetricExporter(MetricExporter):
     """Writes metrics as OTLP/JSON ``ExportMetricsServiceRequest`` lines (cumulative)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, max_bytes: int, max_backups: int) -> None:
         super().__init__(preferred_temporality={}, preferred_aggregation={})
-        self._file = _JsonLinesFile(path)
+        self._file = _JsonLinesFile(path, max_bytes=max_bytes, max_backups=max_backups)
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         try:
             self._file.append(_otlp_json(encode_metrics(metrics_data)))
-        except OSError:
+        except OSError as failure:
+            report_telemetry_error(failure, f"writing metrics to {self._file.path}")
             return MetricExportResult.FAILURE
         return MetricExportResult.SUCCESS
 
