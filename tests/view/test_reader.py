@@ -368,3 +368,28 @@ def test_any_json_documents_are_read_or_reported_never_raised(
     path = tmp_path / "fuzz.json"
     path.write_text("\n".join(json.dumps(d) for d in documents), encoding="utf-8")
     render_page(read_telemetry(path))
+
+
+def test_benchmark_runs_show_their_verdicts_and_link_their_spans(tmp_path: Path) -> None:
+    prefix = semconv.BENCHMARK_PREFIX
+    root = span(
+        "aaaaaaaaaaaaaaaa", "benchmark parsing", 1, 100,
+        attributes=[attr(semconv.BENCHMARK_SUITE, "parsing"), attr(prefix + "commit", "c0ffee")],
+    )  # fmt: skip
+    child = span(
+        "bbbbbbbbbbbbbbbb", "benchmark parsing.small", 2, 50, parent="aaaaaaaaaaaaaaaa",
+        attributes=[
+            attr(semconv.BENCHMARK_NAME, "small"), attr(semconv.BENCHMARK_SUITE, "parsing"),
+            attr(prefix + "median", 0.002), attr(prefix + "ratio", 1.25),
+            attr(prefix + "ci_low", 1.1), attr(prefix + "ci_high", 1.4),
+            attr(prefix + "verdict", "regression"),
+        ],
+    )  # fmt: skip
+    (tmp_path / "t.json").write_text(traces_line("bench", root, child) + "\n", encoding="utf-8")
+    page = render_page(read_telemetry(tmp_path))
+    section = page.split('<section id="benchmarks">', 1)[1].split("</section>", 1)[0]
+    assert f'href="#trace={TRACE}&amp;span=bbbbbbbbbbbbbbbb">small</a>' in section
+    assert "1.250 [1.100, 1.400]" in section
+    assert '<span class="verdict regression">regression</span>' in section
+    assert "commit <code>c0ffee</code>" in section
+    assert 'aria-label="ratios of parsing against its baseline"' in section

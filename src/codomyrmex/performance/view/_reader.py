@@ -132,7 +132,6 @@ class Telemetry:
     histograms: list[Histogram] = field(default_factory=list)
     points: list[Point] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    lines: int = 0
 
     @property
     def empty(self) -> bool:
@@ -214,7 +213,6 @@ def _read(source: Path, service: str | None, since_ns: int | None) -> Telemetry:
             telemetry.problems.append(f"{path}: cannot read ({exc.strerror or exc})")
             continue
         for number, line, truncated in lines:
-            telemetry.lines += 1
             problem = _read_line(line, truncated, service, since_ns, histograms, telemetry)
             if problem is None:
                 recognised += 1
