@@ -301,3 +301,19 @@ print(handle.destination)
     assert "'x-name': gRPC metadata values must be printable ASCII" in warnings[0]
     assert "'x-crlf': its value has a control character" in warnings[0]
     assert "x-good" not in warnings[0]
+
+
+def test_an_unknown_protocol_variable_is_one_warning_and_http(tmp_path: Path) -> None:
+    result = run_python(
+        """
+from codomyrmex.performance import configure_telemetry
+print(configure_telemetry("protocols", endpoint="http://127.0.0.1:9").destination)
+""",
+        env={"OTEL_EXPORTER_OTLP_PROTOCOL": "udp", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "traces: http://127.0.0.1:9 (http/protobuf); metrics: http://127.0.0.1:9 (grpc)"
+    )
+    (warning,) = result.stderr.splitlines()
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL='udp' is not one of grpc, http/protobuf" in warning

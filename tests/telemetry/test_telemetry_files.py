@@ -169,3 +169,29 @@ if __name__ == "__main__":
     for path in tmp_path.iterdir():
         names += span_names(path)  # every line parses: no interleaved writes
     assert len(names) == 5 * 150 and len(set(names)) == 5 * 150
+
+
+def test_a_directory_removed_mid_run_is_reported_once_and_counted(tmp_path: Path) -> None:
+    directory = tmp_path / "telemetry"
+    result = run_python(
+        f"""
+import shutil
+from codomyrmex.performance import configure_telemetry
+from codomyrmex.performance.telemetry import scope_telemetry
+handle = configure_telemetry("vanishing")
+shutil.rmtree({str(directory)!r})
+tracer = scope_telemetry().tracer()
+for index in range(3):
+    tracer.start_span("lost").end()
+    handle.force_flush()
+print(handle.shutdown(), handle.stats())
+""",
+        env={"CODOMYRMEX_PERF_TELEMETRY_DIR": str(directory), "OTEL_METRICS_EXPORTER": "none"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True TelemetryStats(ended=3, exported=0, failed=3, dropped=0)"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert f"writing spans to {directory / 'traces.jsonl'} failed" in lines[0]
+    assert "FileNotFoundError" in lines[0]
+    assert "3 span(s) were not delivered" in lines[1]

@@ -89,18 +89,33 @@ def check_reachable(endpoint: object, what: str = "endpoint", timeout: float = 3
 def resolve_protocol(protocol: str | None, signal: str) -> str:
     """The OTLP protocol of ``signal`` (``traces`` or ``metrics``).
 
-    The argument, else ``OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL``, else
-    ``OTEL_EXPORTER_OTLP_PROTOCOL``, else ``http/protobuf``.
+    The argument (``ValueError`` unless one of :data:`PROTOCOLS`), else
+    ``OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL``, else ``OTEL_EXPORTER_OTLP_PROTOCOL`` (an unknown
+    value is one warning and ignored), else ``http/protobuf``.
     """
-    chosen = (
-        protocol
-        or os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    )
-    if chosen not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {chosen!r}")
-    return chosen
+    if protocol is not None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        return protocol
+    for variable in (
+        f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ):
+        chosen = os.environ.get(variable, "").strip()
+        if chosen in PROTOCOLS:
+            return chosen
+        if chosen and (variable, chosen) not in _warned_protocols:
+            _warned_protocols.add((variable, chosen))
+            _logger.warning(
+                "codomyrmex.performance: %s=%r is not one of %s: ignored",
+                variable,
+                chosen,
+                ", ".join(PROTOCOLS),
+            )
+    return "http/protobuf"
+
+
+_warned_protocols: set[tuple[str, str]] = set()
 
 
 def _env_exporters(variable: str) -> list[str] | None:

@@ -80,7 +80,7 @@ _OPEN_FLAGS = (
 )  # fmt: skip
 
 
-def rotated_path(path: Path, backup: int) -> Path:
+def _backup_path(path: Path, backup: int) -> Path:
     """The name of ``path``'s backup number ``backup`` (1 is the newest)."""
     return path.with_name(f"{path.name}.{backup}")
 
@@ -115,12 +115,14 @@ class _JsonLinesFile:
                 size = os.fstat(descriptor).st_size
                 if size and size + len(data) > self._max_bytes:
                     self._rotate()
-                    os.close(descriptor)
+                    rotated, descriptor = descriptor, -1
+                    os.close(rotated)
                     descriptor = self._open_current()
                 while data:
                     data = data[os.write(descriptor, data) :]
             finally:
-                os.close(descriptor)
+                if descriptor >= 0:
+                    os.close(descriptor)
 
     def _open_current(self) -> int:
         """A descriptor of the file now at ``path``, locked (another process may rotate it)."""
@@ -147,8 +149,8 @@ class _JsonLinesFile:
             return
         for backup in range(self._max_backups - 1, 0, -1):
             with contextlib.suppress(FileNotFoundError):
-                os.replace(rotated_path(self.path, backup), rotated_path(self.path, backup + 1))
-        os.replace(self.path, rotated_path(self.path, 1))
+                os.replace(_backup_path(self.path, backup), _backup_path(self.path, backup + 1))
+        os.replace(self.path, _backup_path(self.path, 1))
 
 
 class OtlpJsonFileSpanExporter(SpanExporter):
