@@ -436,3 +436,43 @@ def test_a_key_containing_itself_is_a_clear_type_error_for_the_mapping_api() -> 
         with pytest.raises(TypeError, match="contains itself"):
             operation()
     assert len(cache) == 0
+
+
+def test_over_a_decorator_proxying_a_classmethod_or_staticmethod() -> None:
+    import wrapt
+
+    seen: list[str] = []
+
+    @wrapt.decorator
+    def logged(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        seen.append(wrapped.__name__)
+        return wrapped(*args, **kwargs)
+
+    class Base:
+        @cached_function
+        @logged
+        @classmethod
+        def kind(cls, x: int) -> str:
+            """Kind docs."""
+            return f"{cls.__name__}{x}"
+
+        @cached_function
+        @logged
+        @staticmethod
+        def tax(x: int) -> int:
+            return x + 1
+
+    class Child(Base):
+        pass
+
+    assert (Base.kind(1), Base().kind(1), Child.kind(1), Child.kind(1)) == (
+        "Base1",
+        "Base1",
+        "Child1",
+        "Child1",
+    )
+    assert (Base.tax(1), Base().tax(1)) == (2, 2)
+    assert seen == ["kind", "kind", "tax"]  # the proxy runs on misses only, the class is keyed
+    assert Base.kind.__doc__ == "Kind docs."
+    assert Base.kind.__qualname__.endswith("Base.kind")
+    assert str(inspect.signature(Base.kind)) == "(x: 'int') -> 'str'"
