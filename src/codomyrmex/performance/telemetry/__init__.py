@@ -214,30 +214,6 @@ def telemetry_dir() -> Path:
     return Path(state) / "codomyrmex-performance" / "telemetry"
 
 
-def telemetry_files(signal: str, directory: str | os.PathLike[str] | None = None) -> list[Path]:
-    """The embedded default's files of ``signal`` (``traces`` or ``metrics``), oldest first.
-
-    ``<signal>.jsonl`` and its rotated backups ``<signal>.jsonl.1`` (the newest backup),
-    ``.2``...; ``directory`` defaults to :func:`telemetry_dir`. Readers of recorded
-    telemetry (the HTML view, reports) read them in this order.
-    """
-    base = Path(directory) if directory is not None else telemetry_dir()
-    current = f"{signal}.jsonl"
-    backups: list[tuple[int, Path]] = []
-    try:
-        entries = list(base.iterdir())
-    except OSError:
-        return []
-    for entry in entries:
-        suffix = entry.name[len(current) + 1 :]
-        if entry.name.startswith(current + ".") and suffix.isdigit() and entry.is_file():
-            backups.append((int(suffix), entry))
-    files = [path for _, path in sorted(backups, reverse=True)]
-    if (base / current).is_file():
-        files.append(base / current)
-    return files
-
-
 _handle: TelemetryHandle | None = None
 _configure_lock = threading.Lock()
 
@@ -284,8 +260,8 @@ def configure_telemetry(
     OTLP-JSON files in ``output_dir`` (default :func:`telemetry_dir`), created 0700 with
     files 0600, each rotated before it passes ``output_max_megabytes`` (default 8 MiB,
     ``$CODOMYRMEX_PERF_TELEMETRY_MAX_MEGABYTES``) keeping ``output_max_backups`` rotated
-    files (default 3, ``$CODOMYRMEX_PERF_TELEMETRY_MAX_BACKUPS``; see
-    :func:`telemetry_files`). A default directory that cannot be used is one warning and
+    files (default 3, ``$CODOMYRMEX_PERF_TELEMETRY_MAX_BACKUPS``): ``traces.jsonl.1`` is
+    the newest backup. A default directory that cannot be used is one warning and
     no file export, never an exception. Every other ``OTEL_*`` variable (service name,
     resource, sampler, batch processor, exporter headers, timeouts, limits, temporality,
     ``OTEL_SDK_DISABLED``) is honoured by the SDK or here; a numeric one that cannot work
