@@ -47,6 +47,13 @@ BENCHMARK_DURATION_DESCRIPTION = "Per-call duration of benchmark rounds"
 BENCHMARK_PREFIX = "codomyrmex.benchmark."
 BENCHMARK_NAME = BENCHMARK_PREFIX + "name"
 BENCHMARK_SUITE = BENCHMARK_PREFIX + "suite"
+#: A profiled benchmark (``profile=DIR``): its pstats file and its flame graph.
+BENCHMARK_PROFILE_FILE = BENCHMARK_PREFIX + "profile.file"
+BENCHMARK_PROFILE_FLAMEGRAPH = BENCHMARK_PREFIX + "profile.flamegraph"
+#: On a regression with profiles of both sides: the function whose own time per call grew
+#: most (``name (file:line)``) and by how much (seconds per call).
+BENCHMARK_PROFILE_TOP_REGRESSED = BENCHMARK_PREFIX + "profile.top_regressed.function"
+BENCHMARK_PROFILE_TOP_REGRESSED_DELTA = BENCHMARK_PREFIX + "profile.top_regressed.delta"
 
 # ResourceTracker: attributes set on the current span when a tracked block ends.
 RESOURCE_PREFIX = "codomyrmex.resource."

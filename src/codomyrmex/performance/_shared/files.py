@@ -1,7 +1,8 @@
 """Replace a file's content atomically: the one way this package writes result files.
 
-:func:`write_text_atomically` writes a temporary file beside the target, fsyncs it and
-renames it over the target, so a reader sees the old content or the new, never a part:
+:func:`write_text_atomically` (and :func:`write_bytes_atomically`) writes a temporary file
+beside the target, fsyncs it and renames it over the target, so a reader sees the old
+content or the new, never a part:
 
 - a missing or regular file is replaced; an existing one keeps its permission bits;
 - a symlink is written through: the file it points to is replaced, the link stays;
@@ -21,7 +22,7 @@ import os
 import stat
 import sys
 
-__all__ = ["write_text_atomically"]
+__all__ = ["write_bytes_atomically", "write_text_atomically"]
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -33,6 +34,11 @@ _KINDS = (
 
 def write_text_atomically(path: str | os.PathLike[str], text: str) -> None:
     """Replace the content of ``path`` with ``text`` (UTF-8), atomically; see the module doc."""
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace the content of ``path`` with ``data``, atomically; see the module doc."""
     shown = os.fspath(path)
     try:
         try:
@@ -40,10 +46,10 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> None:
         except FileNotFoundError:
             status = None  # a new file, or a symlink to one
         if status is not None and _is_standard_output(status):
-            _write_standard_output(text)
+            _write_standard_output(data)
         elif status is None or stat.S_ISREG(status.st_mode):
             mode = None if status is None else stat.S_IMODE(status.st_mode)
-            _replace(os.path.realpath(shown), text, mode)
+            _replace(os.path.realpath(shown), data, mode)
         elif stat.S_ISDIR(status.st_mode):
             raise IsADirectoryError(errno.EISDIR, "is a directory", shown)
         else:
@@ -63,22 +69,21 @@ def _is_standard_output(status: os.stat_result) -> bool:
     return (status.st_dev, status.st_ino) == (output.st_dev, output.st_ino)
 
 
-def _write_standard_output(text: str) -> None:
+def _write_standard_output(data: bytes) -> None:
     if sys.stdout is not None:
         sys.stdout.flush()
-    data = text.encode("utf-8")
     while data:
         data = data[os.write(1, data) :]
 
 
-def _replace(target: str, text: str, mode: int | None) -> None:
+def _replace(target: str, data: bytes, mode: int | None) -> None:
     directory, name = os.path.split(target)
     temporary = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
     try:
-        with open(temporary, "x", encoding="utf-8", newline="") as handle:
+        with open(temporary, "xb") as handle:
             if mode is not None:
                 os.chmod(handle.fileno(), mode)
-            handle.write(text)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, target)

@@ -3,7 +3,7 @@
 The parent writes one JSON command per line on stdin and reads one JSON reply per line
 from a private copy of the original stdout; the benchmark's own output goes to stderr so
 it can never corrupt the protocol. Commands: ``load`` (target spec), ``calibrate``,
-``time`` (one round), ``memory``. End of input ends the process.
+``time`` (one round), ``memory``, ``profile`` (a profiled pass). End of input ends the process.
 """
 
 from __future__ import annotations
@@ -91,6 +91,8 @@ def main() -> None:
                 _reply(channel, {"sample": sample, "cpu_share": share})
             elif op == "memory":
                 _reply(channel, {"peak": sampler.peak_memory()})
+            elif op == "profile":
+                _reply(channel, {"capture": sampler.profile(command["loops"]).to_message()})
             else:
                 raise ValueError(f"unknown command {op!r}")
         except Exception as exc:

@@ -2,7 +2,11 @@
 
 One file holds one or more suites, each with every per-round sample (not just a mean) and
 the speed probes taken during the run, plus the package version and a fingerprint of the
-machine (Python build, platform, CPU model, core count). Files are written atomically
+machine (Python build, platform, CPU model, core count) and of how the run measured
+(``measurement``: worker processes or in-process, timer, gc). A benchmark saved from a run
+with ``profile=`` keeps its profile summary (``"profile"``, see
+:mod:`~codomyrmex.performance.profiling.profiles`): a later regression against the file gets
+a differential profile. Files without these keys load as before. Files are written atomically
 (temporary file, fsync, rename), so an interrupted save never leaves a half-written
 baseline. A file that cannot be read or parsed raises :class:`BaselineError` naming it;
 it is never modified.
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from codomyrmex.performance._shared.files import write_text_atomically
+from codomyrmex.performance.profiling.profiles import Profile
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.profiling.rounds import MAX_LOOPS, MAX_PROCESSES, MAX_ROUNDS
 from codomyrmex.performance.telemetry import package_version
@@ -258,7 +263,18 @@ def _benchmark(data: Any, suite: str, name: str, where: str) -> BenchmarkResult:
         error=error,
         memory_peak=memory_peak,
         warnings=list(warnings),
+        profile=_profile(data.get("profile"), where),
     )
+
+
+def _profile(data: Any, where: str) -> Profile | None:
+    """A benchmark's saved profile summary (baselines saved with ``--profile``), or None."""
+    if data is None:
+        return None
+    try:
+        return Profile.from_dict(data)
+    except ValueError as exc:
+        raise _Invalid(f"{where}: {exc}") from None
 
 
 def _expect(condition: bool, message: str) -> None:

@@ -60,11 +60,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, overload
 
-from codomyrmex.performance.profiling import _checks, compare
+from codomyrmex.performance.profiling import _checks, compare, profiles
 from codomyrmex.performance.profiling import baseline as baselines
 from codomyrmex.performance.profiling.baseline import BaselineError
 from codomyrmex.performance.profiling.export import current_commit, export_run
 from codomyrmex.performance.profiling.html_report import write_report
+from codomyrmex.performance.profiling.profiles import Profile
 from codomyrmex.performance.profiling.result import BenchmarkResult, Comparison, SuiteResult
 from codomyrmex.performance.profiling.rounds import (
     MAX_LOOPS,
@@ -104,6 +105,7 @@ class _Options:
     timer: str = "wall"
     memory: bool = False
     progress: Callable[[str, int, int], None] | None = None
+    profile: str | bool | None = None  # a directory (absolute) or True: see profiles
 
 
 #: Upper bounds of options (with ``rounds.MAX_*``): beyond them a run would not end in practice.
@@ -151,7 +153,22 @@ def _parse_options(options: dict[str, Any]) -> tuple[_Options, compare.Criteria]
         )
     if parsed.baseline_source and not parsed.processes:
         parsed = _Options(**{**parsed.__dict__, "processes": 1})
+    if parsed.profile is not None:
+        parsed = _Options(**{**parsed.__dict__, "profile": _profile_target(parsed.profile)})
     return parsed, criteria
+
+
+def _profile_target(profile: object) -> str | bool | None:
+    """``profile=``: False/None (off), True (no files) or a directory, checked and created."""
+    if isinstance(profile, bool):
+        target: str | bool | None = True if profile else None
+    elif isinstance(profile, (str, os.PathLike)):
+        target = profiles.check_directory(profile)
+    else:
+        raise TypeError(f"profile must be a directory or a bool, not {type(profile).__name__}")
+    if target is not None:
+        profiles.check_available()
+    return target
 
 
 def _parsed(option: str, parse: Callable[[Any], float], value: Any) -> float:
@@ -277,7 +294,10 @@ def run_benchmark(
     for result, comparison in zip(run.results, compare.decide(drafts, criteria), strict=False):
         if comparison is not None and comparison.mode == "stored" and mode_change:
             comparison = replace(
-                comparison, verdict="inconclusive", warnings=(*comparison.warnings, mode_change)
+                comparison,
+                verdict="inconclusive",
+                profile_diff=None,
+                warnings=(*comparison.warnings, mode_change),
             )
         result.comparison = comparison
         if comparison is not None:
@@ -367,6 +387,7 @@ def _run_one(
             loops=opts.loops,
             processes=opts.processes,
             memory=opts.memory,
+            profile=opts.profile is not None,
             on_round=on_round,
         )
     except Exception as exc:
@@ -387,13 +408,19 @@ def _run_one(
         warnings=notes,
     )
     result.warnings.extend(_stability_warnings(result))
+    captures = collected.profiles or []
+    if captures:
+        result.profile = _kept(captures[-1], opts.profile, suite_name, bench.name, result)
     draft: Comparison | None = None
+    before: Profile | None = None
     if len(collected.samples) == 2:
         draft = compare.interleaved(collected.samples[0], samples, criteria)
         if len(samples) < 6:
             result.warnings.append(
                 f"only {len(samples)} interleaved pairs: the signed-rank test needs >= 6"
             )
+        if captures:
+            before = _kept(captures[0], opts.profile, suite_name, bench.name, result, "baseline")
     elif stored is not None:
         try:
             reference = stored[bench.name]
@@ -401,7 +428,29 @@ def _run_one(
             result.warnings.append("not in the baseline: no comparison")
         else:
             draft = compare.stored(reference, result, criteria)
+            before = reference.profile
+    if draft is not None and result.profile is not None:
+        changes = None if before is None else profiles.diff(before, result.profile)
+        draft = replace(draft, baseline_profile=before, profile_diff=changes)
     return result, draft
+
+
+def _kept(
+    capture: profiles.Capture,
+    directory: str | bool | None,
+    suite: str,
+    name: str,
+    result: BenchmarkResult,
+    side: str = "",
+) -> Profile:
+    """The profile of ``capture``, its files written in ``directory`` when it is one."""
+    if not isinstance(directory, str):
+        return capture.profile
+    try:
+        return capture.write(directory, profiles.file_stem(suite, name, side))
+    except OSError as exc:
+        result.warnings.append(f"profile not written: {exc}")
+        return capture.profile
 
 
 def _stability_warnings(result: BenchmarkResult) -> list[str]:

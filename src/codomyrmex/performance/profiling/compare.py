@@ -203,7 +203,10 @@ def _verdict(c: Comparison, criteria: Criteria) -> Verdict:
 
 
 def decide(drafts: Sequence[Comparison | None], criteria: Criteria) -> list[Comparison | None]:
-    """Holm-adjust the p-values across a run's comparisons and set each verdict."""
+    """Holm-adjust the p-values across a run's comparisons and set each verdict.
+
+    A draft's differential profile is kept only where the verdict is ``regression``.
+    """
     present = [c for c in drafts if c is not None]
     adjusted = iter(holm([c.p_value for c in present]))
     decided: list[Comparison | None] = []
@@ -212,5 +215,7 @@ def decide(drafts: Sequence[Comparison | None], criteria: Criteria) -> list[Comp
             decided.append(None)
             continue
         with_p = replace(draft, p_adjusted=next(adjusted))
-        decided.append(replace(with_p, verdict=_verdict(with_p, criteria)))
+        verdict = _verdict(with_p, criteria)
+        kept = with_p.profile_diff if verdict == "regression" else None
+        decided.append(replace(with_p, verdict=verdict, profile_diff=kept))
     return decided

@@ -7,7 +7,11 @@ Spans, when a tracer can record: ``benchmark <suite>`` for the run, with one chi
 ``iqr``, ``mad``, ``p95``, ``p99``), ``ops_per_sec``, ``outliers.low``/``outliers.high``,
 ``memory.peak`` (bytes, when measured) and, with a baseline, ``ratio``, ``ci_low``,
 ``ci_high``, ``p_value``, ``p_adjusted``, ``verdict``, ``comparison.mode``,
-``noise_floor``. A failed benchmark's span has status ERROR and ``error.type``.
+``noise_floor``; with ``profile=DIR``, ``profile.file`` and ``profile.flamegraph`` (the
+files written), and on a regression with profiles of both sides
+``profile.top_regressed.function`` (``name (file:line)`` of the function whose own time
+per call grew most) and ``profile.top_regressed.delta`` (seconds per call). A failed
+benchmark's span has status ERROR and ``error.type``.
 
 Metric: ``codomyrmex.benchmark.duration`` (histogram, seconds), one point per per-call
 sample, with only ``codomyrmex.benchmark.name`` and ``codomyrmex.benchmark.suite``.
@@ -67,6 +71,13 @@ def _attributes(result: BenchmarkResult, run: SuiteResult) -> dict[str, Any]:
         attributes[_PREFIX + "outliers.high"] = s.high_outliers
     if result.memory_peak is not None:
         attributes[_PREFIX + "memory.peak"] = result.memory_peak
+    if result.profile is not None:
+        for key, path in (
+            (semconv.BENCHMARK_PROFILE_FILE, result.profile.pstats),
+            (semconv.BENCHMARK_PROFILE_FLAMEGRAPH, result.profile.flamegraph),
+        ):
+            if path is not None:
+                attributes[key] = path
     c = result.comparison
     if c is not None:
         attributes.update(
@@ -81,6 +92,10 @@ def _attributes(result: BenchmarkResult, run: SuiteResult) -> dict[str, Any]:
                 _PREFIX + "noise_floor": c.noise_floor,
             }
         )
+        grew = None if c.profile_diff is None else c.profile_diff.top
+        if grew is not None:
+            attributes[semconv.BENCHMARK_PROFILE_TOP_REGRESSED] = f"{grew.name} ({grew.where})"
+            attributes[semconv.BENCHMARK_PROFILE_TOP_REGRESSED_DELTA] = grew.own_delta
     return attributes
 
 

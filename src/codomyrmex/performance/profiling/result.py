@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
 
+from codomyrmex.performance.profiling.profiles import Profile, ProfileDiff
 from codomyrmex.performance.profiling.stats import Summary, summarize
 
 __all__ = ["BenchmarkResult", "Comparison", "SuiteResult", "Verdict"]
@@ -48,6 +49,8 @@ class Comparison:
     candidate_median: float = math.nan
     baseline_samples: tuple[float, ...] = ()
     warnings: tuple[str, ...] = ()
+    baseline_profile: Profile | None = None
+    profile_diff: ProfileDiff | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (baseline samples omitted; NaN and infinities become None)."""
@@ -66,7 +69,13 @@ class Comparison:
             "baseline_median": _json_number(self.baseline_median),
             "candidate_median": _json_number(self.candidate_median),
             "warnings": list(self.warnings),
+            "baseline_profile": _optional_dict(self.baseline_profile),
+            "profile_diff": _optional_dict(self.profile_diff),
         }
+
+
+def _optional_dict(value: Profile | ProfileDiff | None) -> dict[str, Any] | None:
+    return None if value is None else value.to_dict()
 
 
 @dataclass
@@ -93,6 +102,7 @@ class BenchmarkResult:
     memory_peak: int | None = None
     warnings: list[str] = field(default_factory=list)
     comparison: Comparison | None = None
+    profile: Profile | None = None
 
     @cached_property
     def summary(self) -> Summary:
@@ -191,6 +201,7 @@ class BenchmarkResult:
             "memory_peak": self.memory_peak,
             "warnings": list(self.warnings),
             "comparison": self.comparison.to_dict() if self.comparison else None,
+            "profile": _optional_dict(self.profile),
         }
 
     @classmethod

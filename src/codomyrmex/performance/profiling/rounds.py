@@ -22,9 +22,12 @@ import subprocess
 import sys
 import tracemalloc
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from time import perf_counter, process_time
 from typing import Any, Protocol, TypeVar
+
+from codomyrmex.performance.profiling.profiles import Capture, capture
 
 __all__ = [
     "Benchmark",
@@ -91,6 +94,7 @@ class RoundSource(Protocol):
     def calibrate(self, min_time: float) -> int: ...
     def time(self, loops: int) -> tuple[float, float]: ...
     def peak_memory(self) -> int: ...
+    def profile(self, loops: int) -> Capture: ...
     def close(self) -> None: ...
 
 
@@ -121,8 +125,10 @@ class InProcessRounds:
                 return tuple(args), dict(kwargs)
         return bench.args, bench.kwargs
 
-    def _total(self, loops: int) -> tuple[float, float]:
-        """Wall-clock and process CPU seconds of ``loops`` calls."""
+    def _total(
+        self, loops: int, around: AbstractContextManager[Any] | None = None
+    ) -> tuple[float, float]:
+        """Wall-clock and process CPU seconds of ``loops`` calls (``around`` only them)."""
         args, kwargs = self._arguments()
         func = self.bench.func
         gc_was_enabled = gc.isenabled()
@@ -130,10 +136,11 @@ class InProcessRounds:
             gc.disable()
         cpu_start = process_time()
         try:
-            if self._loop is not None:
-                wall = self._loop.run_until_complete(_time_async(func, args, kwargs, loops))
-            else:
-                wall = _time_sync(func, args, kwargs, loops)
+            with around or nullcontext():
+                if self._loop is not None:
+                    wall = self._loop.run_until_complete(_time_async(func, args, kwargs, loops))
+                else:
+                    wall = _time_sync(func, args, kwargs, loops)
         finally:
             cpu = process_time() - cpu_start
             if self.disable_gc and gc_was_enabled:
@@ -154,6 +161,10 @@ class InProcessRounds:
         wall, cpu = self._total(loops)
         share = cpu / wall if wall > 0 else 1.0
         return (cpu if self.cpu_timer else wall) / loops, share
+
+    def profile(self, loops: int) -> Capture:
+        """One profiled pass of rounds of ``loops`` calls (never while timing)."""
+        return capture(lambda profiler: self._total(loops, profiler), loops, excluded=[__file__])
 
     def peak_memory(self) -> int:
         """Peak bytes allocated by one call, traced with ``tracemalloc`` (never while timing)."""
@@ -295,6 +306,9 @@ class WorkerRounds:
     def peak_memory(self) -> int:
         return int(self._request({"op": "memory"})["peak"])
 
+    def profile(self, loops: int) -> Capture:
+        return Capture.from_message(self._request({"op": "profile", "loops": loops})["capture"])
+
     def close(self) -> None:
         process = self._process
         if process.stdin is not None and not process.stdin.closed:
@@ -337,6 +351,9 @@ class _BaselineSide:
     def peak_memory(self) -> int:
         return _as_baseline_failure(self._sampler.peak_memory)
 
+    def profile(self, loops: int) -> Capture:
+        return _as_baseline_failure(self._sampler.profile, loops)
+
     def close(self) -> None:
         self._sampler.close()
 
@@ -361,6 +378,7 @@ class Collected:
     probes: list[float]
     loops: int
     memory_peak: list[int] | None = None
+    profiles: list[Capture] | None = None  # one per sampler, after the last timed round
 
 
 def collect(
@@ -372,6 +390,7 @@ def collect(
     loops: int | None,
     processes: int,
     memory: bool,
+    profile: bool = False,
     on_round: Callable[[], None] | None = None,
 ) -> Collected:
     """Run ``rounds`` rounds of each sampler, spread over ``processes`` batches of samplers.
@@ -387,6 +406,8 @@ def collect(
     groups: list[int] = []
     probes: list[float] = []
     peaks: list[int] | None = None
+    captures: list[Capture] | None = None
+    last_batch = max(b for b, count in enumerate(per_batch) if count)
     chosen = loops
     pair_index = 0
     for batch, count in enumerate(per_batch):
@@ -421,7 +442,9 @@ def collect(
                     on_round()
             if memory and peaks is None:
                 peaks = [sampler.peak_memory() for sampler in samplers]
+            if profile and batch == last_batch:
+                captures = [sampler.profile(chosen) for sampler in samplers]
         finally:
             for sampler in samplers:
                 sampler.close()
-    return Collected(samples, shares, groups, probes, chosen or 1, peaks)
+    return Collected(samples, shares, groups, probes, chosen or 1, peaks, captures)
