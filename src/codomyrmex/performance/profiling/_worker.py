@@ -15,7 +15,8 @@ import os
 import runpy
 import signal
 import sys
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from codomyrmex.performance.profiling.rounds import Benchmark, InProcessRounds
 
@@ -66,11 +67,27 @@ def main() -> None:
     (the default SIGINT action), and the parent reports the interruption once.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    serve(sys.stdin, private_channel())
+
+
+def private_channel() -> TextIO:
+    """A private copy of stdout for the replies; stdout itself then writes to stderr."""
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    sampler: InProcessRounds | None = None
-    for line in sys.stdin:
+    return channel
+
+
+def serve(commands: Iterable[str], channel: TextIO, sampler: InProcessRounds | None = None) -> None:
+    """Answer ``commands`` (JSON lines) on ``channel`` until they end.
+
+    ``sampler``: the benchmark of a ``load`` command that a host program read and answered
+    by loading the benchmark itself (the pytest plugin re-runs a test up to its benchmark);
+    it is acknowledged first.
+    """
+    if sampler is not None:
+        _reply(channel, {"ok": True})
+    for line in commands:
         command = json.loads(line)
         op = command["op"]
         try:

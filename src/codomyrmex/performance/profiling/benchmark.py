@@ -93,11 +93,16 @@ __all__ = [
 ]
 
 
+#: Rounds of a benchmark when ``rounds`` is not given (pairs when interleaved), and the
+#: default ``min_time``: the pytest plugin derives its own options from them.
+DEFAULT_ROUNDS, DEFAULT_INTERLEAVED_ROUNDS, DEFAULT_MIN_TIME = 10, 40, 0.01
+
+
 @dataclass(frozen=True)
 class _Options:
     rounds: int | None = None
     warmup: int = 1
-    min_time: float = 0.01
+    min_time: float = DEFAULT_MIN_TIME
     loops: int | None = None
     processes: int = 0
     baseline_source: Sequence[str] = ()
@@ -261,8 +266,7 @@ def run_benchmark(
             "baseline= (a stored result) and baseline_source= (code to interleave with) "
             "cannot be combined: pass one"
         )
-    interleave = bool(partners) or bool(opts.baseline_source)
-    rounds = opts.rounds or (40 if interleave else 10)
+    rounds = _rounds(opts, interleave=bool(partners) or bool(opts.baseline_source))
 
     run = SuiteResult(
         suite.name, [], run_id=uuid.uuid4().hex, commit=current_commit(),
@@ -292,16 +296,7 @@ def run_benchmark(
         drafts.append(draft)
         windows.append((window_start, time.time_ns()))
     for result, comparison in zip(run.results, compare.decide(drafts, criteria), strict=False):
-        if comparison is not None and comparison.mode == "stored" and mode_change:
-            comparison = replace(
-                comparison,
-                verdict="inconclusive",
-                profile_diff=None,
-                warnings=(*comparison.warnings, mode_change),
-            )
-        result.comparison = comparison
-        if comparison is not None:
-            result.warnings.extend(comparison.warnings)
+        _settle(result, comparison, mode_change)
     export_run(run, windows, started, time.time_ns())
 
     if save_baseline is not None:
@@ -315,6 +310,52 @@ def run_benchmark(
     if html is not None:
         write_report([run], html)
     return run.results[0] if single else run
+
+
+def measure(
+    bench: Benchmark, *, suite: str, baseline: SuiteResult | None = None, **options: Any
+) -> SuiteResult:
+    """Measure one benchmark and compare it, for a runner that gathers its own run.
+
+    The pytest plugin's engine: nothing is exported or saved, and the p-value is the
+    benchmark's own (Holm's adjustment needs the whole run). ``baseline`` is a stored suite
+    to compare with; ``baseline_source=`` interleaves instead. Options are
+    :func:`run_benchmark`'s, except that ``rounds`` may be 1 (a pedantic benchmark). Returns
+    a suite of that one result, its fingerprint saying how it was measured.
+    """
+    rounds = options.pop("rounds", None)
+    if rounds is not None:
+        _checks.integer(rounds, "rounds", 1, MAX_ROUNDS)
+    opts, criteria = _parse_options(options)
+    run = SuiteResult(
+        suite, [], fingerprint={**baselines.fingerprint(), "measurement": _measurement(opts)}
+    )
+    rounds = rounds or _rounds(opts, interleave=bool(opts.baseline_source))
+    result, draft = _run_one(bench, None, baseline, opts, criteria, rounds, suite)
+    mode_change = None if baseline is None else baselines.measurement_change(baseline, run)
+    _settle(result, compare.decide([draft], criteria)[0], mode_change)
+    run.results.append(result)
+    return run
+
+
+def _rounds(opts: _Options, *, interleave: bool) -> int:
+    return opts.rounds or (DEFAULT_INTERLEAVED_ROUNDS if interleave else DEFAULT_ROUNDS)
+
+
+def _settle(
+    result: BenchmarkResult, comparison: Comparison | None, mode_change: str | None
+) -> None:
+    """Give ``result`` its decided comparison: inconclusive across measurement modes."""
+    if comparison is not None and comparison.mode == "stored" and mode_change:
+        comparison = replace(
+            comparison,
+            verdict="inconclusive",
+            profile_diff=None,
+            warnings=(*comparison.warnings, mode_change),
+        )
+    result.comparison = comparison
+    if comparison is not None:
+        result.warnings.extend(comparison.warnings)
 
 
 def _measurement(opts: _Options) -> str:

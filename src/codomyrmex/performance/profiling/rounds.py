@@ -71,6 +71,9 @@ class Benchmark:
     suite: str | None = None
     origin: tuple[str, str | None] | None = None  # (module name, file) of the suite
     source: str | None = None  # the suite file's code as discovery read it
+    #: How a worker process gets this benchmark when a host program must rebuild it (the
+    #: pytest plugin re-runs the test): the code the worker runs and its ``load`` target.
+    worker: tuple[str, Mapping[str, Any]] | None = None
 
     @property
     def is_async(self) -> bool:
@@ -259,9 +262,13 @@ class WorkerRounds:
         timer: str = "wall",
         extra_path: Sequence[str] = (),
     ) -> None:
-        target = worker_target(bench, extra_path)
+        if bench.worker is not None:
+            code, located = bench.worker
+            target = {**located, "sys_path": [*extra_path, *sys.path]}
+        else:
+            code, target = _WORKER_CODE, worker_target(bench, extra_path)
         package_root = [p for p in sys.path if p]
-        bootstrap = f"import sys; sys.path[:0] = {package_root!r}; {_WORKER_CODE}"
+        bootstrap = f"import sys; sys.path[:0] = {package_root!r}; {code}"
         self._process = subprocess.Popen(
             [sys.executable, "-c", bootstrap],
             stdin=subprocess.PIPE,
