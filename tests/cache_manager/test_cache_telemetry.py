@@ -252,3 +252,39 @@ def test_an_unreadable_cache_is_reported_once_and_the_others_still_collect(
     reports = [r for r in caplog.records if "UnreadableCounts" in r.getMessage()]
     assert len(reports) == 1
     assert "test-telemetry-unreadable" in reports[0].getMessage()
+
+
+def test_instruments_appear_when_the_package_telemetry_imports_opentelemetry() -> None:
+    result = run_python(
+        """
+        import sys
+        from codomyrmex.performance import CacheManager, cached_function
+        caches = [CacheManager(name=f"early-{i}") for i in range(50)]
+        hooks = [f for f in sys.meta_path if type(f).__name__ == "_AfterImport"]
+        assert len(hooks) == 1, hooks  # one import hook, however many caches
+
+        @cached_function(name="early")
+        def f(x):
+            return x
+
+        f(1); f(1)
+        import codomyrmex.performance.telemetry  # imports opentelemetry.metrics itself
+        assert not [f for f in sys.meta_path if type(f).__name__ == "_AfterImport"]
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        reader = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        data = reader.get_metrics_data()
+        got = {
+            (m.name, p.attributes.get("codomyrmex.cache.result")): p.value
+            for rm in data.resource_metrics for sm in rm.scope_metrics
+            for m in sm.metrics for p in m.data.data_points
+            if p.attributes.get("codomyrmex.cache.name") == "early"
+        }
+        print(got[("codomyrmex.cache.requests", "hit")], got[("codomyrmex.cache.requests", "miss")])
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "1"]
+    assert result.stderr == ""

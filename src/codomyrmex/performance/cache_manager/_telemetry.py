@@ -29,7 +29,9 @@ from codomyrmex.performance.semconv import (
     CACHE_REASON,
     CACHE_REQUESTS,
     CACHE_RESULT,
+    SCOPE_NAME,
 )
+from codomyrmex.performance.version import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,8 +63,6 @@ REASONS = ("size", "ttl")
 
 _METRICS_API = "opentelemetry.metrics"
 
-_instruments_ready = False
-
 
 class _Registry:
     """The live caches, held weakly, each with the store the instruments read."""
@@ -70,14 +70,25 @@ class _Registry:
     def __init__(self) -> None:
         self._stores: weakref.WeakKeyDictionary[object, Observed] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        self._first = True
+        self._instruments_claimed = False
         reset_in_child(self)
 
     def after_fork(self) -> None:
         self._lock = threading.Lock()
 
-    def add(self, cache: object, store: Observed) -> None:
+    def add(self, cache: object, store: Observed) -> bool:
+        """Track ``cache``; True for the first cache of the process."""
         with self._lock:
             self._stores[cache] = store
+            first, self._first = self._first, False
+        return first
+
+    def claim_instruments(self) -> bool:
+        """True exactly once: for the caller that creates the instruments."""
+        with self._lock:
+            claimed, self._instruments_claimed = self._instruments_claimed, True
+        return not claimed
 
     def caches(self) -> list[Any]:
         with self._lock:
@@ -93,8 +104,7 @@ _registry = _Registry()
 
 def register(cache: object, store: Observed) -> None:
     """Track a new cache (weakly) with its store, and make sure the instruments will exist."""
-    _registry.add(cache, store)
-    if not _instruments_ready:
+    if _registry.add(cache, store):
         _create_instruments_when_possible()
 
 
@@ -115,42 +125,39 @@ def _create_instruments_when_possible() -> None:
 
 
 def _create_instruments() -> None:
-    """Create the three observable instruments once for the package scope."""
-    global _instruments_ready
-    try:
-        from codomyrmex.performance.telemetry import scope_telemetry
+    """Create the three observable instruments once, on the package scope's meter.
 
-        scope = scope_telemetry()
-        scope.instrument(
+    The meter comes straight from the OpenTelemetry API (a proxy that follows a provider
+    set later, as ``telemetry.ScopeTelemetry.meter``): this may run inside the import of
+    ``opentelemetry.metrics`` made by any module, ``codomyrmex.performance.telemetry``
+    included, which may not be importable yet.
+    """
+    if not _registry.claim_instruments():
+        return
+    try:
+        from opentelemetry import metrics
+
+        meter = metrics.get_meter(SCOPE_NAME, __version__)
+        meter.create_observable_counter(
             CACHE_REQUESTS,
-            lambda meter: meter.create_observable_counter(
-                CACHE_REQUESTS,
-                callbacks=[_callback(_request_counts)],
-                unit="{request}",
-                description="Cache lookups by result (hit, miss, error).",
-            ),
+            callbacks=[_callback(_request_counts)],
+            unit="{request}",
+            description="Cache lookups by result (hit, miss, error).",
         )
-        scope.instrument(
+        meter.create_observable_counter(
             CACHE_EVICTIONS,
-            lambda meter: meter.create_observable_counter(
-                CACHE_EVICTIONS,
-                callbacks=[_callback(_eviction_counts)],
-                unit="{entry}",
-                description="Cache entries removed for size (LRU) or because their TTL passed.",
-            ),
+            callbacks=[_callback(_eviction_counts)],
+            unit="{entry}",
+            description="Cache entries removed for size (LRU) or because their TTL passed.",
         )
-        scope.instrument(
+        meter.create_observable_up_down_counter(
             CACHE_ENTRIES,
-            lambda meter: meter.create_observable_up_down_counter(
-                CACHE_ENTRIES,
-                callbacks=[_callback(_entry_counts)],
-                unit="{entry}",
-                description="Entries held by in-memory caches.",
-            ),
+            callbacks=[_callback(_entry_counts)],
+            unit="{entry}",
+            description="Entries held by in-memory caches.",
         )
     except Exception as exc:
         report_telemetry_error(exc, "creating the cache instruments")
-    _instruments_ready = True
 
 
 def _callback(
