@@ -30,5 +30,9 @@ CODOMYRMEX_BENCH_COMMIT = "CODOMYRMEX_BENCH_COMMIT"
 
 #: Standard variables read by this package (defined by the XDG and OTel specifications).
 XDG_STATE_HOME = "XDG_STATE_HOME"
+#: Which measurements may become exemplars (``trace_based``, the default, ``always_on``,
+#: ``always_off``): the monitor offers one exemplar per bucket and collection only under
+#: ``trace_based``.
+OTEL_METRICS_EXEMPLAR_FILTER = "OTEL_METRICS_EXEMPLAR_FILTER"
 #: GitHub Actions' job summary file: ``bench --markdown`` appends its table there too.
 GITHUB_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"

@@ -24,6 +24,12 @@ FUNCTION_DURATION = "codomyrmex.function.duration"
 FUNCTION_DURATION_DESCRIPTION = (
     "Duration of calls to functions monitored by codomyrmex.performance."
 )
+#: An observable gauge that never reports a point: its callback tells the monitor when
+#: metrics are collected, so that each histogram bucket offers one exemplar per collection.
+COLLECTION_PROBE = "codomyrmex.collection.probe"
+COLLECTION_PROBE_DESCRIPTION = (
+    "Reports nothing: marks metric collections for codomyrmex.performance exemplar sampling."
+)
 
 # Caches.
 CACHE_REQUESTS = "codomyrmex.cache.requests"

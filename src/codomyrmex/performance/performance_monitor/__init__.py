@@ -30,12 +30,20 @@ Telemetry per call (scope ``codomyrmex.performance``):
   name, builtins bare) and an exception event;
 * one point of the histogram ``codomyrmex.function.duration`` (seconds, explicit
   second-scale buckets) with ``code.function.name`` (+ ``error.type`` on error), recorded
-  while the span is current so that exemplars point at the trace.
+  in the span's context so that exemplars point at the trace: after each collection every
+  bucket that received calls carries an exemplar of one of them, the slow tail included.
+  Under the default ``OTEL_METRICS_EXEMPLAR_FILTER=trace_based`` a call offers its span
+  only when its bucket has not had an offer since the last collection (the SDK keeps one
+  per bucket anyway, and an offer costs microseconds); failed calls always offer.
 
-When tracing is off (no SDK, ``OTEL_SDK_DISABLED``, instrumentation suppressed) no span is
-started and no attribute is built; an unsampled span is started (so that children stay
-unsampled under a parent-based sampler) but gets no attributes. The histogram point and the
-history entry are recorded in every case.
+When no span can be recorded (no SDK, ``OTEL_SDK_DISABLED``, instrumentation suppressed)
+no span is started and no attribute is built. Under a parent that was not sampled, with
+the SDK's ``ParentBased`` sampler (the default) that drops such children, no span is made
+either: the call runs in the parent's context, so what propagates downstream (trace id,
+sampled flag, ``tracestate``) is what the SDK's non-recording child would carry. A root
+call still asks the sampler; an unsampled root span is started (so that children stay
+unsampled) but gets no attributes. The histogram point and the history entry are recorded
+in every case.
 
 Per call the monitor reads ``perf_counter``, the calling thread's CPU clock
 (``time.thread_time``: exact, where ``getrusage``'s tick-sampled split is not; read inside
@@ -70,7 +78,7 @@ from collections import deque
 
 from codomyrmex.performance.performance_monitor._binding import TelemetryBinding
 from codomyrmex.performance.performance_monitor._core import CallSite, perf_counter, shape_of
-from codomyrmex.performance.performance_monitor._wrappers import wrap_callable
+from codomyrmex.performance.performance_monitor._wrappers import calling_through, wrap_callable
 
 #: ``typing`` costs ~10 ms to import; annotations are strings here, so it is not needed.
 TYPE_CHECKING = False
@@ -226,7 +234,11 @@ class PerformanceMonitor:
 
     def _decorate(self, func: Any, name: str | None, attributes: dict[str, Any]) -> Any:
         if isinstance(func, (classmethod, staticmethod)):
-            return type(func)(self._decorate(func.__func__, name, attributes))
+            if issubclass(type(func), (classmethod, staticmethod)):
+                return type(func)(self._decorate(func.__func__, name, attributes))
+            kind, call = calling_through(func)  # a decorator's proxy of one
+            site = CallSite.for_function(call, name=name, attributes=attributes)
+            return kind(wrap_callable(call, site, self._telemetry, self._record, shape_of(func)))
         if isinstance(func, type):
             raise TypeError(
                 f"monitor() wraps functions, not classes: decorate {func.__qualname__}'s methods"

@@ -83,10 +83,15 @@ def _code_location(func: Callable[..., Any]) -> tuple[str | None, int | None]:
 
 
 class CallSite:
-    """Everything about a monitored callable that is computed once, at decoration."""
+    """Everything about a monitored callable that is computed once, at decoration.
+
+    ``exemplar_offers`` belongs to ``_binding.Exemplars``: when each histogram bucket of
+    this site's successful calls last offered its span's context (made on first use).
+    """
 
     __slots__ = (
         "_error_attributes",
+        "exemplar_offers",
         "function_name",
         "metadata",
         "metric_attributes",
@@ -115,6 +120,7 @@ class CallSite:
         self.span_attributes = span_attributes
         self.metric_attributes = {semconv.CODE_FUNCTION_NAME: function_name}
         self.metadata: Mapping[str, Any] | None = dict(attributes) if attributes else None
+        self.exemplar_offers: list[float] | None = None
         self._error_attributes: dict[str, dict[str, str]] = {}
 
     @classmethod
@@ -151,7 +157,7 @@ def span_ids(span: Span) -> tuple[int | None, int | None]:
     return None, None
 
 
-def shape_of(func: Callable[..., Any]) -> int:
+def shape_of(func: object) -> int:
     """The code flags that decide the wrapper shape (0 for plain callables)."""
     target: Any = func
     while True:

@@ -125,7 +125,7 @@ class Run:
             self.error = exc
 
     def finish(self) -> None:
-        """Record the histogram point (span current), end the span, append history."""
+        """Record the histogram point (in the span's context), end the span, append history."""
         site, span, exc = self.site, self.span, self.error
         error_type = None if exc is None else error_type_name(exc)
         attributes = (
@@ -133,12 +133,13 @@ class Run:
         )
         record_duration = self.telemetry.record
         if record_duration is not None:
-            token = self.attach()
+            context, exemplars = self.context, self.telemetry.exemplars
             try:
-                record_duration(self.duration, attributes, None)
+                if exemplars is not None and context is not None and error_type is None:
+                    context = exemplars.context_for(site, self.duration, perf_counter(), context)
+                record_duration(self.duration, attributes, context)
             except Exception as failure:
                 report_telemetry_error(failure)
-            self.detach(token)
         trace_id = span_id = None
         if span is not None:
             try:

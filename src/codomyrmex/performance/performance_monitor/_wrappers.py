@@ -34,7 +34,29 @@ if TYPE_CHECKING:
     from codomyrmex.performance.performance_monitor._binding import TelemetryBinding, Tracing
     from codomyrmex.performance.performance_monitor._core import RawRecord
 
-__all__ = ["sync_wrapper", "wrap_callable"]
+__all__ = ["calling_through", "sync_wrapper", "wrap_callable"]
+
+
+def calling_through(descriptor: Any) -> tuple[type[Any], Callable[..., Any]]:
+    """A plain function that calls a decorator's proxy of a class- or staticmethod.
+
+    Such a proxy (wrapt's ``FunctionWrapper``) says it is a ``classmethod`` or
+    ``staticmethod`` but is not one, and binds itself when accessed: the function binds
+    it the same way on each call (a classmethod's class comes first), so the proxy's
+    decorator stays in the call path. Returned with the kind to re-wrap it in.
+    """
+    proxy: Any = descriptor  # not narrowed by isinstance: it is no real classmethod
+    if isinstance(proxy, classmethod):
+
+        def call_with_class(cls: type[Any], /, *args: Any, **kwargs: Any) -> Any:
+            return proxy.__get__(None, cls)(*args, **kwargs)
+
+        return classmethod, update_wrapper(call_with_class, descriptor)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return proxy.__get__(None, object)(*args, **kwargs)
+
+    return staticmethod, update_wrapper(call, descriptor)
 
 
 def wrap_callable(
@@ -42,9 +64,15 @@ def wrap_callable(
     site: CallSite,
     telemetry: TelemetryBinding,
     record: Callable[[RawRecord], None],
+    flags: int | None = None,
 ) -> Callable[..., Any]:
-    """The monitoring wrapper for ``func``: shape chosen now, metadata copied from ``func``."""
-    flags = shape_of(func)
+    """The monitoring wrapper for ``func``: shape chosen now, metadata copied from ``func``.
+
+    ``flags``: the shape when ``func`` only returns what the real function makes (see
+    ``calling_through``); by default read from ``func``.
+    """
+    if flags is None:
+        flags = shape_of(func)
     factory: Callable[..., Callable[..., Any]] = sync_wrapper
     if flags:
         from codomyrmex.performance.performance_monitor import _shapes as shapes
@@ -108,15 +136,16 @@ def sync_wrapper(
         )  # fmt: skip
 
     def call_traced(tracing: Tracing, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        span = token = None
+        span = token = context = None
         try:
             span = tracing.start_span(name, attributes=span_attributes)
-            token = tracing.attach(tracing.set_span_in_context(span))
+            context = tracing.set_span_in_context(span)
+            token = tracing.attach(context)
         except Exception as failure:
             report_telemetry_error(failure)
             if span is not None:
                 _end_quietly(span)
-            span = token = None
+            span = token = context = None
         t0 = perf_counter()
         c0 = cpu_time()
         try:
@@ -127,11 +156,15 @@ def sync_wrapper(
             raise
         c1 = cpu_time()
         t1 = perf_counter()
+        duration = t1 - t0
         trace_id = span_id = None
         record_duration = telemetry.record
         if record_duration is not None:
+            exemplars = telemetry.exemplars
             try:
-                record_duration(t1 - t0, metric_attributes, None)
+                if exemplars is not None and context is not None:
+                    context = exemplars.context_for(site, duration, t1, context)
+                record_duration(duration, metric_attributes, context)
             except Exception as failure:
                 report_telemetry_error(failure)
         if span is not None:
@@ -142,7 +175,7 @@ def sync_wrapper(
             except Exception as failure:
                 report_telemetry_error(failure)
         record(
-            (name, t0, t1 - t0, c1 - c0,
+            (name, t0, duration, c1 - c0,
              peak_rss(), None, trace_id, span_id, metadata)
         )  # fmt: skip
         return result
