@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from codomyrmex.performance._shared.units import format_seconds
-from codomyrmex.performance.cli import _bench_reports, _format
+from codomyrmex.performance.cli import _bench_profiles, _bench_reports, _format
 from codomyrmex.performance.cli._session import (
     CliError,
     add_otlp_argument,
@@ -71,6 +71,7 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     parser.add_argument("--json", metavar="FILE", help="write all results as JSON")
     _bench_reports.add_arguments(parser)
+    _bench_profiles.add_argument(parser)
     add_otlp_argument(parser, files_by_default=False)
     parser.add_argument("--rounds", type=int, help="rounds (pairs when interleaved)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds (default 1)")
@@ -114,14 +115,18 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             raise CliError(f"--against: no such directory: {directory}", exit_code=2)
     if args.against and args.processes == 0:
         raise CliError("--against runs the baseline in worker processes: --processes >= 1", 2)
+    if args.against and args.baseline:
+        raise CliError("--baseline and --against are two ways to compare: give one", 2)
     for option, path in (("--json", args.json), ("--save-baseline", args.save_baseline)):
         if path:
             try:
                 baselines.check_writable(path)
             except OSError as exc:
                 raise CliError(f"{option}: cannot write {path}: {exc.strerror}", 2) from None
+            except ValueError as exc:  # a Python file
+                raise CliError(f"{option}: {exc}", 2) from None
     _bench_reports.check(args)
-    return {
+    options = {
         "rounds": args.rounds,
         "warmup": args.warmup,
         "min_time": args.min_time,
@@ -134,6 +139,13 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "disable_gc": args.disable_gc,
         "timer": args.timer,
     }
+    from codomyrmex.performance.profiling.benchmark import OptionError, check_options
+
+    try:
+        check_options(**options)
+    except OptionError as exc:
+        raise CliError(f"--{exc.option.replace('_', '-')} {exc.reason}", exit_code=2) from None
+    return {**options, "profile": _bench_profiles.check(args)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         if handle is not None:
             telemetry = stop_telemetry(handle).line(handle)
     _print_table(console, runs)
+    _bench_profiles.print_profiles(console, runs)
     for run_result in runs:
         notes = [(run_result.name, w) for w in run_result.warnings]
         notes += [

@@ -29,14 +29,19 @@ from typing import Any, Literal
 from codomyrmex.performance.mcp._args import check_int
 from codomyrmex.performance.mcp._results import (
     BenchmarkComparison,
+    BenchmarkProfile,
     BenchmarkRunReport,
     BenchmarkStats,
+    FunctionGrowth,
+    FunctionTime,
 )
 
 __all__ = ["performance_run_benchmark", "resolve_bench_dir"]
 
 MAX_ROUNDS = 1000
 MAX_MIN_TIME = 5.0
+#: Functions returned per profiled benchmark.
+SHOWN_FUNCTIONS = 10
 
 _run_lock = threading.Lock()
 
@@ -100,6 +105,7 @@ def _load(root: Path, files: list[Path], shown: str) -> list[Any]:
 def _comparison(data: dict[str, Any] | None) -> BenchmarkComparison | None:
     if data is None:
         return None
+    changes = data.get("profile_diff")
     return {
         "verdict": data["verdict"],
         "ratio": data["ratio"],
@@ -111,7 +117,40 @@ def _comparison(data: dict[str, Any] | None) -> BenchmarkComparison | None:
         "mode": str(data["mode"]),
         "baseline_median": data["baseline_median"],
         "candidate_median": data["candidate_median"],
+        "grew": None if changes is None else [_growth(d) for d in changes["by_own"]],
     }
+
+
+def _growth(data: dict[str, Any]) -> FunctionGrowth:
+    return {
+        "name": data["name"],
+        "file": data["file"],
+        "line": data["line"],
+        "own_before": data["own_before"],
+        "own_after": data["own_after"],
+        "own_delta": data["own_delta"],
+        "cumulative_before": data["cumulative_before"],
+        "cumulative_after": data["cumulative_after"],
+        "cumulative_delta": data["cumulative_delta"],
+    }
+
+
+def _function(data: dict[str, Any]) -> FunctionTime:
+    return {
+        "name": data["name"],
+        "file": data["file"],
+        "line": data["line"],
+        "own": data["own"],
+        "cumulative": data["cumulative"],
+        "calls": data["calls"],
+    }
+
+
+def _profile(data: dict[str, Any] | None) -> BenchmarkProfile | None:
+    if data is None:
+        return None
+    top = [_function(f) for f in data["functions"][:SHOWN_FUNCTIONS]]
+    return {"calls": data["calls"], "top_functions": top}
 
 
 def _stats(result: Any) -> BenchmarkStats:
@@ -134,6 +173,7 @@ def _stats(result: Any) -> BenchmarkStats:
         "ops_per_sec": stats["ops_per_sec"],
         "verdict": None if comparison is None else comparison["verdict"],
         "comparison": comparison,
+        "profile": _profile(data["profile"]),
         "warnings": [str(w) for w in data["warnings"]],
     }
 
@@ -146,6 +186,7 @@ def performance_run_benchmark(
     min_time: float = 0.01,
     processes: int = 0,
     timer: Literal["wall", "cpu"] = "wall",
+    profile: bool = False,
     *,
     bench_dir: str | os.PathLike[str] | None = None,
 ) -> BenchmarkRunReport:
@@ -157,7 +198,10 @@ def performance_run_benchmark(
     a verdict: regression, improvement, no_change or inconclusive. rounds: timed rounds
     per benchmark (default 10, 2 to 1000); min_time: seconds per round (default 0.01);
     processes: 0 runs in the server process, N in N fresh worker processes; timer: wall
-    or cpu. save_baseline is written only when nothing failed or regressed.
+    or cpu. save_baseline is written only when nothing failed or regressed. profile: after
+    the timed rounds, profile each benchmark once and return its top functions by own time
+    per call; on a regression against a baseline that has a profile (saved with
+    profile=True) the comparison's grew lists the functions whose time grew most.
     status: "success" once the suites ran (passed tells whether they all passed); a path
     outside the benchmark directory or a bad argument is an error result.
     """
@@ -185,6 +229,8 @@ def performance_run_benchmark(
         raise ValueError(f"min_time must be > 0 and <= {MAX_MIN_TIME} seconds, got {min_time}")
     if timer not in ("wall", "cpu"):
         raise ValueError(f"timer must be 'wall' or 'cpu', got {timer!r}")
+    if not isinstance(profile, bool):
+        raise TypeError(f"profile must be true or false, not {type(profile).__name__}")
 
     with _run_lock:
         gc.collect()  # the modules of earlier runs, replaced in sys.modules, and their caches
@@ -204,6 +250,7 @@ def performance_run_benchmark(
                         min_time=float(min_time),
                         processes=processes,
                         timer=timer,
+                        profile=profile,
                     )
                 )
         except SystemExit as exc:  # benchmark code must not stop the server

@@ -23,6 +23,7 @@ from codomyrmex.performance.profiling.result import Verdict
 
 __all__ = [
     "BenchmarkComparison",
+    "BenchmarkProfile",
     "BenchmarkRunReport",
     "BenchmarkStats",
     "CacheClearResult",
@@ -31,6 +32,8 @@ __all__ = [
     "CallRecord",
     "CallStats",
     "ComparisonResult",
+    "FunctionGrowth",
+    "FunctionTime",
     "MetricsReport",
     "RegressionCheck",
     "ResourceSnapshot",
@@ -199,8 +202,48 @@ class ResourceSnapshot(TypedDict):
     create_time: float
 
 
+class FunctionTime(TypedDict):
+    """One function of a profile: seconds and calls per call of the benchmark.
+
+    own is the time in the function itself, cumulative includes what it called; file is
+    relative to its sys.path entry ("~" for built-ins).
+    """
+
+    name: str
+    file: str
+    line: int
+    own: float
+    cumulative: float
+    calls: float
+
+
+class FunctionGrowth(TypedDict):
+    """A function whose time per benchmark call grew from the baseline to this run."""
+
+    name: str
+    file: str
+    line: int
+    own_before: float
+    own_after: float
+    own_delta: float
+    cumulative_before: float
+    cumulative_after: float
+    cumulative_delta: float
+
+
+class BenchmarkProfile(TypedDict):
+    """A profiled pass after the timed rounds (profile=True): calls profiled, top functions."""
+
+    calls: int
+    top_functions: list[FunctionTime]
+
+
 class BenchmarkComparison(TypedDict):
-    """How a benchmark compares with its baseline (see profiling.result.Comparison)."""
+    """How a benchmark compares with its baseline (see profiling.result.Comparison).
+
+    grew: on a regression run with profile=True, the functions whose own time per call
+    grew most (biggest first), when the baseline side has a profile too; else None.
+    """
 
     verdict: Verdict
     ratio: float | None
@@ -212,6 +255,7 @@ class BenchmarkComparison(TypedDict):
     mode: str
     baseline_median: float | None
     candidate_median: float | None
+    grew: list[FunctionGrowth] | None
 
 
 class BenchmarkStats(TypedDict):
@@ -232,6 +276,7 @@ class BenchmarkStats(TypedDict):
     ops_per_sec: float | None
     verdict: Verdict | None
     comparison: BenchmarkComparison | None
+    profile: BenchmarkProfile | None
     warnings: list[str]
 
 

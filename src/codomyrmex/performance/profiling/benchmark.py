@@ -62,6 +62,7 @@ from typing import Any, overload
 
 from codomyrmex.performance.profiling import _checks, compare, profiles
 from codomyrmex.performance.profiling import baseline as baselines
+from codomyrmex.performance.profiling._checks import OptionError
 from codomyrmex.performance.profiling.baseline import BaselineError
 from codomyrmex.performance.profiling.export import current_commit, export_run
 from codomyrmex.performance.profiling.html_report import write_report
@@ -88,7 +89,9 @@ __all__ = [
     "BenchmarkResult",
     "BenchmarkSuite",
     "Comparison",
+    "OptionError",
     "SuiteResult",
+    "check_options",
     "run_benchmark",
 ]
 
@@ -174,6 +177,12 @@ def _profile_target(profile: object) -> str | bool | None:
     if target is not None:
         profiles.check_available()
     return target
+
+
+def check_options(**options: Any) -> None:
+    """Raise what :func:`run_benchmark` raises for ``options`` (``OptionError`` is a
+    ``ValueError`` with ``.option``), running nothing; a profile directory is created."""
+    _parse_options(dict(options))
 
 
 def _parsed(option: str, parse: Callable[[Any], float], value: Any) -> float:
