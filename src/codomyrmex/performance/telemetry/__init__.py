@@ -350,6 +350,7 @@ def configure_telemetry(
             headers=checked_headers,
             settings=settings,
             output_dir=output_dir,
+            default_dir=telemetry_dir,
             # Under a host that already configured the SDK (``opentelemetry-instrument``),
             # its exporters already run: add ours only when asked to explicitly.
             defaults=not ((reuse_tp or reuse_mp) and not explicit),

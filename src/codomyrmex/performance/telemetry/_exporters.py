@@ -23,7 +23,7 @@ from codomyrmex.performance.environment_variables import CODOMYRMEX_PERF_TELEMET
 from codomyrmex.performance.telemetry._settings import SIGNALS
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from urllib.parse import SplitResult
 
     from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
@@ -172,6 +172,7 @@ def choose_exporters(
     headers: Mapping[str, str],
     settings: Settings,
     output_dir: str | os.PathLike[str] | None,
+    default_dir: Callable[[], Path],
     defaults: bool,
 ) -> tuple[str, list[SpanExporter], list[MetricExporter]]:
     """Pick each signal's exporters from the arguments, ``OTEL_*`` variables, file default.
@@ -180,13 +181,15 @@ def choose_exporters(
     checked (``_settings.check_headers``). Returns a description of the destinations
     (``traces: ...; metrics: ...`` when they differ), the span exporters and the metric
     exporters. ``defaults=False`` (a host already exports) uses only what the arguments
-    ask for. ``ValueError`` when ``output_dir`` cannot be used.
+    ask for. Files go to ``output_dir``, else ``default_dir()``; ``ValueError`` when
+    ``output_dir`` cannot be used.
     """
     kinds = {
         signal: _signal_kinds(signal, endpoint=endpoint, console=console, defaults=defaults)
         for signal in SIGNALS
     }
-    files = _file_exporters([s for s in SIGNALS if "file" in kinds[s]], output_dir, settings)
+    file_signals = [signal for signal in SIGNALS if "file" in kinds[signal]]
+    files = _file_exporters(file_signals, output_dir, default_dir, settings)
     warned: set[str] = set()
     chosen: dict[str, tuple[list[Any], str]] = {}
     for signal in SIGNALS:
@@ -231,12 +234,14 @@ def _console_exporter(signal: str) -> Any:
 
 
 def _file_exporters(
-    signals: Sequence[str], output_dir: str | os.PathLike[str] | None, settings: Settings
+    signals: Sequence[str],
+    output_dir: str | os.PathLike[str] | None,
+    default_dir: Callable[[], Path],
+    settings: Settings,
 ) -> dict[str, tuple[Any, Path]]:
     """The file exporter of each signal, all in one private directory; none if unusable."""
     if not signals:
         return {}
-    from codomyrmex.performance.telemetry import telemetry_dir
     from codomyrmex.performance.telemetry._sdk import (
         OtlpJsonFileMetricExporter,
         OtlpJsonFileSpanExporter,
@@ -246,7 +251,7 @@ def _file_exporters(
     rotation = {"max_bytes": settings.max_bytes, "max_backups": settings.max_backups}
     directory: Path | None = None
     try:
-        directory = Path(output_dir) if output_dir is not None else telemetry_dir()
+        directory = Path(output_dir) if output_dir is not None else default_dir()
         _make_private_directory(directory)
         return {
             signal: (classes[signal](directory / f"{signal}.jsonl", **rotation), directory)
