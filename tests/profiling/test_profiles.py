@@ -273,3 +273,16 @@ def test_profile_file_names_are_safe() -> None:
     odd = file_stem("../etc", "a/b c")
     assert "/" not in odd and " " not in odd and not odd.startswith(".")
     assert odd != file_stem("../etc", "a_b c")  # a hash keeps changed names apart
+
+
+def test_a_baseline_without_profile_says_no_differential_profile_can_follow(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "base.json"
+    suite = BenchmarkSuite("unprofiled")
+    suite.add(light, name="parse")
+    run_benchmark(suite, save_baseline=path, **QUICK)
+    run = run_benchmark(suite, baseline=path, profile=True, **QUICK)
+    assert any("baseline has no profile" in w for w in run.warnings)
+    assert run["parse"].comparison is not None
+    assert run["parse"].comparison.baseline_profile is None

@@ -9,6 +9,9 @@
 ``PATH`` is a Python file or a directory searched recursively for ``bench_*.py``; every
 module-level ``BenchmarkSuite`` in them runs. Rounds run in fresh worker processes
 (``--processes``, default 3; ``--in-process`` or ``--processes 0`` for quick runs).
+``--profile DIR`` profiles each benchmark after its rounds (a pstats file and a speedscope
+flame graph per benchmark in DIR), prints its top functions and, on a regression, the
+functions whose time grew (the ``profile`` extra).
 ``--against DIR`` interleaves each benchmark with the same benchmark importing the code
 under ``DIR`` first (for example a checkout of the main branch): the comparison that stays
 trustworthy on a noisy machine; its baseline side always runs in worker processes. Against

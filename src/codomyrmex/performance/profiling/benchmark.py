@@ -42,6 +42,16 @@ baseline-side workers: interleave with another version of the code), ``timer``
 (called as ``progress(name, done, total)`` after each round). ``html=FILE`` writes the
 run's self-contained HTML report there (checked before anything runs, like
 ``save_baseline=``; see :mod:`~codomyrmex.performance.profiling.html_report`).
+``profile=DIR`` (or ``True``: no files) profiles each benchmark once after its timed
+rounds, writes a pstats file and a flame graph per benchmark, and on a ``regression`` gives
+a differential profile (:mod:`~codomyrmex.performance.profiling.profiles`).
+
+Every option is checked before anything runs: a wrong type is a ``TypeError``, a value out
+of range an :class:`OptionError`, a ``ValueError`` naming the option (NaN, infinite, not
+integral, or beyond 10,000 rounds, 1,000 warm-up rounds, 60 s ``min_time``, 2**30 loops).
+A stored baseline measured another way (worker processes or in-process, timer, gc: its
+fingerprint's ``measurement``) gives ``inconclusive``, never ``regression``; a stored
+baseline with ``baseline_source`` is refused.
 
 A benchmark that raises is reported with ``error`` set and no samples; the others run.
 When the interleaved baseline side raises, the error starts with ``baseline:``.
@@ -283,6 +293,12 @@ def run_benchmark(
         warnings=notes,
     )  # fmt: skip
     mode_change = None if stored is None else baselines.measurement_change(stored, run)
+    unprofiled = stored is not None and not any(r.profile is not None for r in stored.results)
+    if opts.profile is not None and stored is not None and stored.results and unprofiled:
+        run.warnings.append(
+            "the baseline has no profile (save it with profile=): a regression "
+            "against it gets no differential profile"
+        )
     if stored is not None and stored.fingerprint:
         differences = baselines.fingerprint_differences(stored.fingerprint)
         if differences:

@@ -32,6 +32,10 @@ class Comparison:
     counts as a regression: ``1 + min_effect``, widened by ``noise_floor`` against a stored
     baseline (the machine's speed can drift between two runs; it cannot within an
     interleaved run).
+
+    With profiles (``profile=``), ``baseline_profile`` is the baseline side's (profiled in
+    the run when interleaved, read from the baseline file when stored) and, on a
+    ``regression`` only, ``profile_diff`` lists the functions that grew most.
     """
 
     ratio: float
@@ -87,7 +91,7 @@ class BenchmarkResult:
     NaN statistics. ``probes`` are timings of a fixed reference loop taken between rounds,
     used to estimate how much the machine's speed moved between runs; ``cpu_shares`` are
     CPU time / wall time of each round (below 1 when waiting or when other processes took
-    the CPU).
+    the CPU). ``profile`` is the profiled pass run after the timed rounds with ``profile=``.
     """
 
     name: str
