@@ -286,3 +286,15 @@ def test_a_baseline_without_profile_says_no_differential_profile_can_follow(
     assert any("baseline has no profile" in w for w in run.warnings)
     assert run["parse"].comparison is not None
     assert run["parse"].comparison.baseline_profile is None
+
+
+def test_a_benchmark_that_fails_only_while_profiled_keeps_its_timings(tmp_path: Path) -> None:
+    def fragile() -> None:
+        if sys.getprofile() is not None:
+            raise RuntimeError("cannot stand a profiler")
+
+    result = run_benchmark(fragile, profile=tmp_path, **QUICK)
+    assert not result.failed and len(result.samples) == QUICK["rounds"]
+    assert result.profile is None
+    assert "not profiled: RuntimeError: cannot stand a profiler" in result.warnings
+    assert os.listdir(tmp_path) == []

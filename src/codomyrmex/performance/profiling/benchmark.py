@@ -475,6 +475,8 @@ def _run_one(
     )
     result.warnings.extend(_stability_warnings(result))
     captures = collected.profiles or []
+    if collected.profile_error is not None:
+        result.warnings.append(f"not profiled: {collected.profile_error}")
     if captures:
         result.profile = _kept(captures[-1], opts.profile, suite_name, bench.name, result)
     draft: Comparison | None = None

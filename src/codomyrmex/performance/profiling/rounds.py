@@ -386,6 +386,7 @@ class Collected:
     loops: int
     memory_peak: list[int] | None = None
     profiles: list[Capture] | None = None  # one per sampler, after the last timed round
+    profile_error: str | None = None  # why the profiled pass failed
 
 
 def collect(
@@ -414,6 +415,7 @@ def collect(
     probes: list[float] = []
     peaks: list[int] | None = None
     captures: list[Capture] | None = None
+    profile_error: str | None = None
     last_batch = max(b for b, count in enumerate(per_batch) if count)
     chosen = loops
     pair_index = 0
@@ -450,8 +452,11 @@ def collect(
             if memory and peaks is None:
                 peaks = [sampler.peak_memory() for sampler in samplers]
             if profile and batch == last_batch:
-                captures = [sampler.profile(chosen) for sampler in samplers]
+                try:
+                    captures = [sampler.profile(chosen) for sampler in samplers]
+                except Exception as exc:  # the timed rounds stand; the profile is lost
+                    profile_error = describe(exc)
         finally:
             for sampler in samplers:
                 sampler.close()
-    return Collected(samples, shares, groups, probes, chosen or 1, peaks, captures)
+    return Collected(samples, shares, groups, probes, chosen or 1, peaks, captures, profile_error)
