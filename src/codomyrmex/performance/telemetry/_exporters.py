@@ -13,6 +13,7 @@ warning naming it and ``CODOMYRMEX_PERF_TELEMETRY_DIR``, and no file export. Onl
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Mapping
@@ -258,8 +259,9 @@ def _file_exporters(
             for signal in signals
         }
     except (OSError, RuntimeError) as exc:  # RuntimeError: no home directory to expand
-        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        reason = f"{type(exc).__name__}: {detail}"
+        reason = f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) else exc}"
+        if isinstance(exc, OSError) and exc.filename not in (None, str(directory)):
+            reason += f": {exc.filename}"
         if output_dir is not None:
             shown = os.fspath(output_dir)
             raise ValueError(f"output_dir {shown!r} cannot be used ({reason})") from exc
@@ -287,7 +289,7 @@ def _make_private_directory(directory: Path) -> None:
             path.mkdir(mode=0o700)
         except FileExistsError:
             if not path.is_dir():
-                raise
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path)) from None
 
 
 def _warn_env_headers(signal: str, protocol: str, warned: set[str]) -> None:
