@@ -310,8 +310,18 @@ def test_otlp_run_reaches_a_live_collector(otel_collector: OtelCollector, tmp_pa
         "suite.add(lambda: time.sleep(0.001), name='nap')\n"
         "suite.add(lambda: sum(range(100)), name='add')\n"
     )
-    completed = bench(path, "--otlp", otel_collector.http_endpoint, "--in-process", *QUICK)
+    saved = tmp_path / "saved.json"
+    completed = bench(
+        path, "--otlp", otel_collector.http_endpoint, "--in-process", "--save-baseline", saved,
+        *QUICK,
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
+    feedback = [line for line in completed.stderr.splitlines() if not line.startswith("warning")]
+    assert feedback == [  # where everything went
+        f"telemetry: 3 of 3 spans sent to {otel_collector.http_endpoint} (http/protobuf)",
+        f"baseline saved to {saved}",
+    ]
+    assert saved.is_file()
 
     def arrived(telemetry: Telemetry) -> Telemetry | None:
         ours = [s for s in telemetry.spans if s.name.startswith(f"benchmark {suite}")]

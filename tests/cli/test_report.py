@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from codomyrmex.performance import PerformanceMonitor, ResourceTracker, ResourceUsage
+from codomyrmex.performance.cli._session import TelemetryOutcome
 from codomyrmex.performance.cli.report import (
     CacheRow,
     FunctionSummary,
@@ -200,3 +201,50 @@ def test_to_dict_is_json_ready() -> None:
     assert [f["name"] for f in data["functions"]] == ["slow", "fast"]
     assert data["resources"] == usage.to_dict()
     assert data["caches"] == [] and data["imports"] == [] and data["telemetry"] is None
+
+
+def test_tracked_blocks_are_reported_apart_from_functions() -> None:
+    monitor = recorded_monitor()
+    with monitor.track("job.block"):
+        pass
+    report = build_report("t", monitor=monitor, blocks={"job.block"})
+    assert [f.name for f in report.functions] == ["slow", "fast"]
+    assert [b.name for b in report.blocks] == ["job.block"]
+    text = text_of(report)
+    functions, blocks = text.split("Tracked blocks (each total includes the calls made inside it)")
+    assert "job.block" not in functions and "\njob.block " in blocks
+    assert report.to_dict()["blocks"][0]["name"] == "job.block"
+
+
+def test_the_module_every_name_shares_is_written_once_in_the_title() -> None:
+    functions = [
+        FunctionSummary(f"shop.cart.{name}", 1, 0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.0)
+        for name in ("Cart.total", "add_item")
+    ]
+    text = text_of(Report("t", functions=functions))
+    assert "Slowest functions (by total time), in shop.cart\n" in text
+    assert "\nCart.total " in text and "\nadd_item " in text
+    assert "shop.cart.add_item" not in text
+    alone = text_of(Report("t", functions=functions[:1]))  # one name: written whole
+    assert "\nshop.cart.Cart.total " in alone and "), in" not in alone
+    unrelated = [functions[0], FunctionSummary("other.f", 1, 0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0)]
+    assert "), in" not in text_of(Report("t", functions=unrelated))
+
+
+def test_why_spans_were_lost_and_a_shutdown_that_gave_up() -> None:
+    handle = FakeHandle("http://collector:4318 (http/protobuf)", TelemetryStats(10, 0, 10, 0))
+    outcome = TelemetryOutcome(
+        flushed=False, problems=["Failed to export spans batch code: 404, reason: Not Found"]
+    )
+    report = build_report("t", handle=handle, outcome=outcome)  # type: ignore[arg-type]
+    assert report.telemetry is not None
+    assert report.telemetry.flushed is False
+    text = text_of(report)
+    assert "10 span(s) lost: 0 dropped (queue full), 10 failed to export" in text
+    assert "gave up waiting for the export to finish" in text
+    assert "  Failed to export spans batch code: 404, reason: Not Found\n" in text
+    assert outcome.line(handle) == (  # type: ignore[arg-type]
+        "telemetry: 0 of 10 spans sent to http://collector:4318 (http/protobuf); 10 lost "
+        "(0 dropped, 10 failed to export); gave up waiting for the export to finish: "
+        "Failed to export spans batch code: 404, reason: Not Found"
+    )

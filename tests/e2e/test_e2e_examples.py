@@ -7,6 +7,8 @@ the collector fixture; the test then checks what the collector received.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -45,10 +47,16 @@ def python(script: str) -> list[str]:
     return [sys.executable, str(EXAMPLES / script)]
 
 
-def test_quickstart(otel_collector: OtelCollector) -> None:
-    result = run(python("quickstart.py"), otel_collector, protocol="grpc")
+def test_quickstart(otel_collector: OtelCollector, tmp_path: Path) -> None:
+    result = run(python("quickstart.py"), otel_collector, protocol="grpc", TMPDIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "exported=103, failed=0, dropped=0" in result.stdout
+    assert "exported 103 calls as JSON" in result.stdout
+    destination = f"{otel_collector.endpoint('grpc')} (grpc)"
+    assert result.stdout.splitlines()[-1] == (
+        f"<TelemetryHandle shut down destination={destination!r} spans: "
+        "103 ended, 103 exported, 0 failed, 0 dropped>"
+    )
+    assert list(tmp_path.iterdir()) == []  # no temporary file or directory left behind
     got: Telemetry = otel_collector.wait_for(
         lambda t: t if t.latest_points("codomyrmex.function.duration") else None,
         service_name="quickstart",
@@ -148,6 +156,35 @@ def test_auto_instrumentation_with_opentelemetry_instrument(otel_collector: Otel
     assert (
         got.spans_named("shop.Cart.total")[0].attributes["code.function.name"] == "shop.Cart.total"
     )
+
+
+def test_auto_instrumentation_as_its_docstring_says(otel_collector: OtelCollector) -> None:
+    """The first command of app.py's docstring, verbatim but for the collector's address."""
+    doc = (EXAMPLES / "auto_instrumentation" / "app.py").read_text().split('"""')[1]
+    block = doc.split("cd examples/auto_instrumentation\n", 1)[1].split("\n\n", 1)[0]
+    words = shlex.split(re.sub(r"\\+\n", " ", block))  # the source writes \\ for \
+    assignments = [word for word in words if re.match(r"[A-Z_]+=", word)]
+    env = dict(word.split("=", 1) for word in assignments)
+    command = words[len(assignments) :]
+    assert command == ["opentelemetry-instrument", "python", "app.py"], command
+    agent = shutil.which("opentelemetry-instrument", path=str(Path(sys.executable).parent))
+    assert agent
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = env["OTEL_EXPORTER_OTLP_ENDPOINT"].replace(
+        "http://localhost:4318", otel_collector.http_endpoint
+    )
+    result = subprocess.run(
+        [agent, sys.executable, "app.py"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=EXAMPLES / "auto_instrumentation",
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}, **env},
+    )
+    assert result.returncode == 0, result.stderr
+    got: Telemetry = otel_collector.wait_for(
+        lambda t: t if t.spans_named("shop.Cart.total") else None, service_name="shop"
+    )
+    assert len(got.spans_named("shop.add_item")) == 3
 
 
 def perf(*arguments: str) -> list[str]:

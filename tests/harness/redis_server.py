@@ -42,6 +42,13 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the server and wait until it answers PING."""
+        if not os.access(REDIS_SERVER, os.X_OK):
+            pytest.fail(
+                "redis-server is not installed: the Redis tests run a real one. Install it "
+                "(README, Quick start): SUDO=$(command -v sudo); $SUDO apt-get update && "
+                "$SUDO apt-get install -y redis-server",
+                pytrace=False,
+            )
         log = (self.directory / "redis.log").open("ab")
         self.process = subprocess.Popen(
             [

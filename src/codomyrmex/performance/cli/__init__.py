@@ -20,7 +20,13 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from codomyrmex.performance.cli._session import EXIT_STATUS, PROG, CliError, HelpFormatter
+from codomyrmex.performance.cli._session import (
+    EXIT_STATUS,
+    PROG,
+    CliError,
+    HelpFormatter,
+    plain_text,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -70,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in SUBCOMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     for command in subparsers.choices.values():
+        command.description = plain_text(command.description or "")
         command.formatter_class = HelpFormatter
         command.epilog = EXIT_STATUS
         command.add_argument(
@@ -92,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError as exc:
         if show_traceback:
             raise
-        missing = getattr(exc, "name", None) or ""
+        missing = exc.name or getattr(exc.__cause__, "name", None) or ""
         for prefix, extra in _EXTRA_OF_MODULE:
             if missing.startswith(prefix):
                 return _fail(
@@ -100,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"pip install 'codomyrmex-performance[{extra}]'",
                     2,
                 )
-        return _fail(str(exc))
+        return _fail(str(exc), 2)  # a missing module: the installation lacks something
     except Exception as exc:
         if show_traceback:
             raise

@@ -67,9 +67,12 @@ def print_table(
     :data:`NAME_MIN_WIDTH` wide, the one that takes the fewest lines (the first on a
     tie); the narrowest when none fits.
     """
+    from rich.markup import escape
+
     layouts: list[Layout] = [[(index,) for index in range(len(columns))], *stacked]
     fitting = [layout for layout in layouts if _width(out, columns, rows, layout) <= out.width]
-    tables = [_table(title, columns, rows, layout) for layout in fitting or layouts[-1:]]
+    tables = [_table(columns, rows, layout) for layout in fitting or layouts[-1:]]
+    out.print(f"[bold]{escape(title)}[/bold]", highlight=False)
     out.print(min(tables, key=lambda table: len(out.render_lines(table, pad=False))))
 
 
@@ -85,21 +88,16 @@ def _width(
         return "x" * min(longest, NAME_MIN_WIDTH)
 
     probe = [[short(row[0]), *row[1:]] for row in rows]
-    table = _table("", columns, probe, layout)
+    table = _table(columns, probe, layout)
     return Measurement.get(out, out.options.update_width(LOG_WIDTH), table).maximum
 
 
-def _table(
-    title: str, columns: Sequence[Column], rows: Sequence[Sequence[str]], layout: Layout
-) -> Table:
+def _table(columns: Sequence[Column], rows: Sequence[Sequence[str]], layout: Layout) -> Table:
     from rich import box
     from rich.table import Table
 
     stacked = any(len(group) > 1 for group in layout)
     table = Table(
-        title=title or None,
-        title_justify="left",
-        title_style="bold",
         box=box.MINIMAL,
         show_edge=False,
         pad_edge=False,

@@ -3,7 +3,8 @@
 Handlers raise :class:`CliError` for expected failures; ``main`` prints it as one line.
 Help is plain text: :func:`plain_text` turns a module docstring (reST, the user
 documentation) into a ``--help`` description, and :class:`HelpFormatter` wraps its
-paragraphs to the terminal while keeping indented lines (examples, tables) as written.
+paragraphs to the terminal while keeping indented lines (examples, tables) as written;
+``build_parser`` applies both, and the :data:`EXIT_STATUS` epilog, to every command.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import re
-import socket
 import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -63,6 +63,7 @@ def plain_text(doc: str) -> str:
         return target.rsplit(".", 1)[-1] if match.group(0).count("~") else target
 
     text = _ROLE.sub(role, textwrap.dedent(doc).strip())
+    text = re.sub(r"`([^`<]+?)\s*<([^`>]+)>`_", r"\1 (\2)", text)
     text = re.sub(r"``([^`]+)``", r"\1", text)
     text = re.sub(r"`([^`]+)`", r"\1", text)
     text = re.sub(r"\s+::$", "", text, flags=re.MULTILINE)
@@ -222,18 +223,11 @@ def stop_telemetry(handle: TelemetryHandle) -> TelemetryOutcome:
     return TelemetryOutcome(flushed, problems.detach() if problems is not None else [])
 
 
-def _check_reachable(url: str, *, from_option: bool, timeout: float = 3.0) -> None:
-    from codomyrmex.performance.telemetry._exporters import check_endpoint
+def _check_reachable(url: str, *, from_option: bool) -> None:
+    from codomyrmex.performance.telemetry._exporters import check_reachable
 
     source = "--otlp" if from_option else "the OTEL_EXPORTER_OTLP_* endpoint"
     try:
-        parts = check_endpoint(url, source)
+        check_reachable(url, source)
     except ValueError as exc:
         raise CliError(str(exc), exit_code=2) from exc
-    address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
-    try:
-        with socket.create_connection(address, timeout=timeout):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
-        raise CliError(f"cannot reach the OTLP endpoint {url} ({reason})", exit_code=2) from exc

@@ -40,7 +40,6 @@ from codomyrmex.performance.cli._session import (
     CliError,
     add_otlp_argument,
     otlp_requested,
-    plain_text,
     start_telemetry,
     stop_telemetry,
 )
@@ -63,7 +62,7 @@ def register(subparsers: Any) -> None:
     """Add the ``bench`` subcommand."""
     parser = subparsers.add_parser(
         "bench", help="run benchmark suites and compare with a baseline",
-        description=plain_text(__doc__ or ""),
+        description=__doc__,
     )  # fmt: skip
     parser.add_argument("path", metavar="PATH", help="a bench file or a directory of bench_*.py")
     parser.add_argument("--baseline", metavar="FILE", help="compare with this saved baseline")

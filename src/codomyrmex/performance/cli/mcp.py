@@ -39,7 +39,6 @@ from codomyrmex.performance.cli._session import (
     CliError,
     add_otlp_argument,
     otlp_requested,
-    plain_text,
     start_telemetry,
     stop_telemetry,
 )
@@ -71,7 +70,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "mcp",
         help="serve the performance tools over the Model Context Protocol",
-        description=plain_text(__doc__ or ""),
+        description=__doc__,
     )
     parser.add_argument(
         "--bench-dir",
@@ -196,21 +195,25 @@ def _serve_http(
     )
     app = server.streamable_http_app(transport_security=security, host=host)
     secret, source = token
-    if not _is_loopback(host):
-        print(
-            f"{PROG}: warning: listening on {host}, beyond this machine: anyone who can "
-            f"reach port {port} and has the token can call the tools (read this process's "
-            "performance data, run the benchmarks of --bench-dir). Use --host 127.0.0.1 "
-            "unless you mean it.",
-            file=sys.stderr,
-        )
-    shown = names[0] if _is_wildcard(host) else _url_host(host)
-    print(f"{PROG} mcp: serving http://{shown}:{port}{HTTP_PATH}", file=sys.stderr)
-    if source is None:
-        print(f"  Authorization: Bearer {secret}", file=sys.stderr)
-    else:
-        print(f"  bearer token from {source}", file=sys.stderr)
-    config = uvicorn.Config(_BearerToken(app, secret), host=host, port=port, log_level="warning")
+
+    def started() -> None:  # uvicorn handles Ctrl-C from now on: interrupted, one line
+        if not _is_loopback(host):
+            print(
+                f"{PROG}: warning: listening on {host}, beyond this machine: anyone who can "
+                f"reach port {port} and has the token can call the tools (read this "
+                "process's performance data, run the benchmarks of --bench-dir). Use "
+                "--host 127.0.0.1 unless you mean it.",
+                file=sys.stderr,
+            )
+        shown = names[0] if _is_wildcard(host) else _url_host(host)
+        print(f"{PROG} mcp: serving http://{shown}:{port}{HTTP_PATH}", file=sys.stderr)
+        if source is None:
+            print(f"  Authorization: Bearer {secret}", file=sys.stderr)
+        else:
+            print(f"  bearer token from {source}", file=sys.stderr)
+
+    front = _BearerToken(app, secret, started)
+    config = uvicorn.Config(front, host=host, port=port, log_level="warning")
     uvicorn.Server(config).run()
 
 
@@ -220,15 +223,31 @@ _Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class _BearerToken:
-    """ASGI middleware: HTTP requests without ``Authorization: Bearer <token>`` get 401."""
+    """ASGI middleware: HTTP requests without ``Authorization: Bearer <token>`` get 401.
+
+    ``started`` is called once the application has started (the server is about to listen).
+    """
 
     def __init__(
-        self, app: Callable[[_Scope, _Receive, _Send], Awaitable[None]], token: str
+        self,
+        app: Callable[[_Scope, _Receive, _Send], Awaitable[None]],
+        token: str,
+        started: Callable[[], None],
     ) -> None:
         self._app = app
         self._expected = f"Bearer {token}".encode()
+        self._started = started
 
     async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] == "lifespan":
+
+            async def send_started(message: MutableMapping[str, Any]) -> None:
+                if message["type"] == "lifespan.startup.complete":
+                    self._started()
+                await send(message)
+
+            await self._app(scope, receive, send_started)
+            return
         if scope["type"] == "http":
             given = next(
                 (value for name, value in scope["headers"] if name == b"authorization"), b""

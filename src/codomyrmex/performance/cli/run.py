@@ -36,7 +36,6 @@ from codomyrmex.performance.cli._session import (
     PROG,
     CliError,
     add_otlp_argument,
-    plain_text,
     start_telemetry,
     stop_telemetry,
 )
@@ -49,7 +48,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
         help="run a Python program with the instrumentation on and print a report at exit",
-        description=plain_text(__doc__ or ""),
+        description=__doc__,
     )
     add_otlp_argument(parser)
     parser.add_argument(

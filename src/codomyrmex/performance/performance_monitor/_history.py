@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -86,8 +87,9 @@ class PerformanceMetrics:
     ``memory_usage_mb`` is the process's peak resident set size (the kernel's high-water
     mark, ``ru_maxrss``) when the call returned: it tells whether a call pushed the process
     to a new peak, not what the call itself allocated (use ``ResourceTracker`` for a
-    block's own peak). ``timestamp`` is the call's start in
-    Unix seconds. ``error`` is the exception's type name (``error.type``) or None.
+    block's own peak). ``timestamp`` is the call's start in Unix seconds (``time.time()``
+    when built by hand without one). ``error`` is the exception's type name (``error.type``)
+    or None.
     ``trace_id``/``span_id`` are hex ids of the call's span, None when it was not recorded.
     """
 
@@ -95,7 +97,7 @@ class PerformanceMetrics:
     execution_time: float
     memory_usage_mb: float
     cpu_percent: float
-    timestamp: float
+    timestamp: float = field(default_factory=time.time)
     metadata: dict[str, Any] = field(default_factory=dict)
     cpu_time: float = 0.0
     error: str | None = None

@@ -327,7 +327,8 @@ def run_benchmark(
     if save_baseline is not None:
         if run.failures:
             names = ", ".join(r.name for r in run.failures)
-            message = f"baseline {os.fspath(save_baseline)} not written: {names} failed"
+            reasons = "; ".join(f"{r.name}: {r.error}" for r in run.failures)
+            message = f"baseline {os.fspath(save_baseline)} not written: {names} failed ({reasons})"
             run.warnings.append(message)
             warnings.warn(message, RuntimeWarning, stacklevel=2)
         else:

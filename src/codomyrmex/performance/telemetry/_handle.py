@@ -100,6 +100,15 @@ class TelemetryHandle:
 
         multiprocessing.util.Finalize(self, self.shutdown, exitpriority=10)
 
+    def __repr__(self) -> str:
+        stats = self.stats()
+        state = "shut down" if self._shut_down else "running"
+        return (
+            f"<TelemetryHandle {state} destination={self.destination!r} spans: "
+            f"{stats.ended} ended, {stats.exported} exported, {stats.failed} failed, "
+            f"{stats.dropped} dropped>"
+        )
+
     def stats(self) -> TelemetryStats:
         """Spans ended, exported, failed and dropped so far."""
         counter = self._counter
