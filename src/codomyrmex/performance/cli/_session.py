@@ -3,7 +3,8 @@
 Handlers raise :class:`CliError` for expected failures; ``main`` prints it as one line.
 Help is plain text: :func:`plain_text` turns a module docstring (reST, the user
 documentation) into a ``--help`` description, and :class:`HelpFormatter` wraps its
-paragraphs to the terminal while keeping indented lines (examples, tables) as written.
+paragraphs to the terminal while keeping indented lines (examples, tables) as written;
+``build_parser`` applies both, and the :data:`EXIT_STATUS` epilog, to every command.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def plain_text(doc: str) -> str:
         return target.rsplit(".", 1)[-1] if match.group(0).count("~") else target
 
     text = _ROLE.sub(role, textwrap.dedent(doc).strip())
+    text = re.sub(r"`([^`<]+?)\s*<([^`>]+)>`_", r"\1 (\2)", text)
     text = re.sub(r"``([^`]+)``", r"\1", text)
     text = re.sub(r"`([^`]+)`", r"\1", text)
     text = re.sub(r"\s+::$", "", text, flags=re.MULTILINE)
