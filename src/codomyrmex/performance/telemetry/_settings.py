@@ -32,7 +32,15 @@ from codomyrmex.performance.environment_variables import (
     CODOMYRMEX_PERF_TELEMETRY_MAX_MEGABYTES,
 )
 
-__all__ = ["Settings", "check_arguments", "check_headers", "check_types", "resolve"]
+__all__ = [
+    "SIGNALS",
+    "Settings",
+    "check_arguments",
+    "check_headers",
+    "check_types",
+    "header_problem",
+    "resolve",
+]
 
 _logger = logging.getLogger(LOGGER_NAME)
 
@@ -55,14 +63,27 @@ class _Range:
     unit: str = ""
 
     def describe(self) -> str:
+        low, high = _shown(self.low), _shown(self.high)
         if self.integral:
-            return f"an integer from {self.low:g} to {self.high:g}"
-        return f"a number greater than {self.low:g} and at most {self.high:g}{self.unit}"
+            return f"an integer from {low} to {high}"
+        return f"a number greater than {low} and at most {high}{self.unit}"
 
     def accepts(self, value: float) -> bool:
         if self.integral:
             return self.low <= value <= self.high
-        return math.isfinite(value) and self.low < value <= self.high
+        finite = isinstance(value, int) or math.isfinite(value)  # no float() of a huge int
+        return finite and self.low < value <= self.high
+
+
+def _got(value: float) -> str:
+    """``repr(value)``, short for a huge integer (whose ``repr`` may even be refused)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
+
+
+def _shown(bound: float) -> str:
+    return str(int(bound)) if math.isfinite(bound) and bound == int(bound) else str(bound)
 
 
 _ARGUMENTS: dict[str, _Range] = {
@@ -87,7 +108,7 @@ def check_arguments(**values: object) -> None:
             kind = "an integer" if bounds.integral else "a number"
             raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
         if not bounds.accepts(value):
-            raise ValueError(f"{name} must be {bounds.describe()}, got {value!r}")
+            raise ValueError(f"{name} must be {bounds.describe()}, got {_got(value)}")
 
 
 def check_types(service_name: object, headers: object, resource_attributes: object) -> None:
