@@ -397,5 +397,5 @@ def configure_telemetry(
             counter=counter,
         )
         atexit.register(_handle.shutdown)
-        _handle.follow_processes()
+        _handle._follow_processes()
         return _handle

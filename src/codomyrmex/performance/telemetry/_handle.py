@@ -83,7 +83,7 @@ class TelemetryHandle:
         self._shut_down = False
         self._shutdown_lock = threading.Lock()
 
-    def follow_processes(self) -> None:
+    def _follow_processes(self) -> None:
         """Make forked children flush what they record (see the module documentation)."""
         at_fork_in_child(self._after_fork)
         import multiprocessing.util
