@@ -11,6 +11,9 @@
 ``CODOMYRMEX_PERF_INSTRUMENT``
     Functions :class:`~codomyrmex.performance.PerformanceInstrumentor` wraps without code
     changes: ``pkg.mod:func,pkg.mod:Class.method,pkg.mod:*``.
+``CODOMYRMEX_PERF_PROFILE_SLOWER_THAN``
+    Seconds: the functions the instrumentor wraps get ``profile_slower_than`` this, so a
+    call running longer has its sampled stacks on its span (unset: no profiling).
 ``CODOMYRMEX_PERF_MCP_TOKEN``
     The bearer token ``codomyrmex-perf mcp --transport streamable-http`` requires, unless
     ``--token-file`` gives one (with neither, a new random token is printed at start).
@@ -25,6 +28,7 @@ CODOMYRMEX_PERF_TELEMETRY_DIR = "CODOMYRMEX_PERF_TELEMETRY_DIR"
 CODOMYRMEX_PERF_TELEMETRY_MAX_MEGABYTES = "CODOMYRMEX_PERF_TELEMETRY_MAX_MEGABYTES"
 CODOMYRMEX_PERF_TELEMETRY_MAX_BACKUPS = "CODOMYRMEX_PERF_TELEMETRY_MAX_BACKUPS"
 CODOMYRMEX_PERF_INSTRUMENT = "CODOMYRMEX_PERF_INSTRUMENT"
+CODOMYRMEX_PERF_PROFILE_SLOWER_THAN = "CODOMYRMEX_PERF_PROFILE_SLOWER_THAN"
 CODOMYRMEX_PERF_MCP_TOKEN = "CODOMYRMEX_PERF_MCP_TOKEN"
 CODOMYRMEX_BENCH_COMMIT = "CODOMYRMEX_BENCH_COMMIT"
 

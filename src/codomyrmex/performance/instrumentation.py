@@ -47,6 +47,9 @@ Manual use, without the agent::
 
 With no providers the calls go to the process-wide monitor behind ``monitor`` (the one
 the reports read); with providers, to a ``PerformanceMonitor`` bound to them.
+``CODOMYRMEX_PERF_PROFILE_SLOWER_THAN`` (seconds) gives the wrapped functions and coroutine
+functions ``profile_slower_than``: a call running longer gets its sampled stacks on its
+span; a value ``@monitor`` refuses is one warning and no profiling.
 ``uninstrument()`` puts back every original object (an inherited method wrapped on a
 subclass is removed from it again) and turns pending post-import hooks into no-ops.
 ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=codomyrmex_performance`` keeps the agent from
@@ -72,7 +75,10 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
     BaseInstrumentor,
 )
 
-from codomyrmex.performance.environment_variables import CODOMYRMEX_PERF_INSTRUMENT
+from codomyrmex.performance.environment_variables import (
+    CODOMYRMEX_PERF_INSTRUMENT,
+    CODOMYRMEX_PERF_PROFILE_SLOWER_THAN,
+)
 from codomyrmex.performance.package import _instruments
 from codomyrmex.performance.performance_monitor import PerformanceMonitor, default_monitor
 
@@ -114,7 +120,7 @@ class PerformanceInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             monitor = PerformanceMonitor(
                 tracer_provider=tracer_provider, meter_provider=meter_provider
             )
-        session = _Session(monitor, source)
+        session = _Session(monitor, source, _profile_slower_than(monitor))
         self._session = session
         for target in _parse(targets, source):
             session.add(target)
@@ -182,6 +188,25 @@ def _warn(source: str, entry: str, reason: str) -> None:
     _logger.warning("codomyrmex.performance: %s entry %r skipped: %s", source, entry, reason)
 
 
+def _profile_slower_than(monitor: PerformanceMonitor) -> float | None:
+    """``$CODOMYRMEX_PERF_PROFILE_SLOWER_THAN`` as ``@monitor`` takes it; None when unset or bad."""
+    text = os.environ.get(CODOMYRMEX_PERF_PROFILE_SLOWER_THAN, "").strip()
+    if not text:
+        return None
+    try:
+        threshold = float(text)
+        monitor.monitor(profile_slower_than=threshold)  # refuses what @monitor refuses
+    except (TypeError, ValueError) as exc:
+        _logger.warning(
+            "codomyrmex.performance: %s=%r ignored: %s",
+            CODOMYRMEX_PERF_PROFILE_SLOWER_THAN,
+            text,
+            exc,
+        )
+        return None
+    return threshold
+
+
 class _MonitorHook:
     """The wrapt wrapper: calls the monitored original, bound the way wrapt bound it."""
 
@@ -213,9 +238,12 @@ class _Patch:
 class _Session:
     """What one ``instrument()`` call patched, so that ``uninstrument()`` can undo it."""
 
-    def __init__(self, monitor: PerformanceMonitor, source: str) -> None:
+    def __init__(
+        self, monitor: PerformanceMonitor, source: str, profile_slower_than: float | None
+    ) -> None:
         self.monitor = monitor
         self.source = source
+        self.profile_slower_than = profile_slower_than
         self.active = True
         self.patches: list[_Patch] = []
         self.lock = threading.RLock()
@@ -296,7 +324,9 @@ class _Session:
         if isinstance(func, type) or not callable(func):
             _warn(self.source, target.entry, f"{type(func).__name__} object is not a function")
             return
-        monitored = self.monitor.monitor(func)
+        generator = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
+        threshold = None if generator else self.profile_slower_than
+        monitored = self.monitor.monitor(func, profile_slower_than=threshold)
         wrapt.wrap_function_wrapper(owner, attribute, _MonitorHook(monitored, bind))
         wrapper, _ = _raw_attribute(owner, attribute)
         self.patches.append(_Patch(owner, attribute, raw, owned, wrapper))

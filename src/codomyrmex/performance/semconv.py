@@ -16,6 +16,7 @@ CODE_FUNCTION_NAME = "code.function.name"
 CODE_FILE_PATH = "code.file.path"
 CODE_LINE_NUMBER = "code.line.number"
 ERROR_TYPE = "error.type"
+CODE_STACKTRACE = "code.stacktrace"
 EXCEPTION_MESSAGE = "exception.message"
 EXCEPTION_STACKTRACE = "exception.stacktrace"
 
@@ -30,6 +31,15 @@ COLLECTION_PROBE = "codomyrmex.collection.probe"
 COLLECTION_PROBE_DESCRIPTION = (
     "Reports nothing: marks metric collections for codomyrmex.performance exemplar sampling."
 )
+#: ``@monitor(profile_slower_than=...)``: the event on a slow call's span, with its stack
+#: samples (``code.stacktrace``: the stack sampled most often).
+SLOW_CALL_EVENT = "codomyrmex.slow_call"
+PROFILE_PREFIX = "codomyrmex.profile."
+PROFILE_THRESHOLD = PROFILE_PREFIX + "threshold"
+PROFILE_INTERVAL = PROFILE_PREFIX + "interval"
+PROFILE_SAMPLES = PROFILE_PREFIX + "samples"
+PROFILE_TOP_FRAMES = PROFILE_PREFIX + "top_frames"
+PROFILE_TOP_FRAME_SAMPLES = PROFILE_PREFIX + "top_frame_samples"
 
 # Caches.
 CACHE_REQUESTS = "codomyrmex.cache.requests"

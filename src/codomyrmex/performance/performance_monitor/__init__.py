@@ -34,7 +34,9 @@ Telemetry per call (scope ``codomyrmex.performance``):
   bucket that received calls carries an exemplar of one of them, the slow tail included.
   Under the default ``OTEL_METRICS_EXEMPLAR_FILTER=trace_based`` a call offers its span
   only when its bucket has not had an offer since the last collection (the SDK keeps one
-  per bucket anyway, and an offer costs microseconds); failed calls always offer.
+  per bucket anyway, and an offer costs microseconds); failed calls always offer;
+* with ``profile_slower_than=``, on a call that ran longer: the span event
+  ``codomyrmex.slow_call`` with the call's sampled stacks (see ``_slow_calls``).
 
 When no span can be recorded (no SDK, ``OTEL_SDK_DISABLED``, instrumentation suppressed)
 no span is started and no attribute is built. Under a parent that was not sampled, with
@@ -204,6 +206,7 @@ class PerformanceMonitor:
             *,
             name: str | None = None,
             attributes: Mapping[str, Any] | None = None,
+            profile_slower_than: float | None = None,
         ) -> _F: ...
 
         @overload
@@ -214,6 +217,7 @@ class PerformanceMonitor:
             *,
             name: str | None = None,
             attributes: Mapping[str, Any] | None = None,
+            profile_slower_than: float | None = None,
         ) -> Callable[[_F], _F]: ...
 
     def monitor(
@@ -223,21 +227,37 @@ class PerformanceMonitor:
         *,
         name: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        profile_slower_than: float | None = None,
     ) -> Any:
-        """Decorator that records every call of ``func``; bare (``@monitor``) or called."""
+        """Decorator that records every call of ``func``; bare (``@monitor``) or called.
+
+        ``profile_slower_than`` (seconds, 0.01 to 86400): a call of a function or
+        coroutine function still running after that long has its stacks sampled, and the
+        samples go on its span as the event ``codomyrmex.slow_call`` (see ``_slow_calls``);
+        calls under it pay one comparison.
+        """
         if name is not None:
             _check_name(name)
         checked = _check_attributes(attributes, "attributes")
-        if func is None:
-            return lambda target: self._decorate(target, name, checked)
-        return self._decorate(func, name, checked)
+        slow = None
+        if profile_slower_than is not None:
+            from codomyrmex.performance.performance_monitor._slow_calls import check_threshold
 
-    def _decorate(self, func: Any, name: str | None, attributes: dict[str, Any]) -> Any:
+            slow = check_threshold(profile_slower_than)
+        if func is None:
+            return lambda target: self._decorate(target, name, checked, slow)
+        return self._decorate(func, name, checked, slow)
+
+    def _decorate(
+        self, func: Any, name: str | None, attributes: dict[str, Any], slow: float | None
+    ) -> Any:
         if isinstance(func, (classmethod, staticmethod)):
             if issubclass(type(func), (classmethod, staticmethod)):
-                return type(func)(self._decorate(func.__func__, name, attributes))
+                return type(func)(self._decorate(func.__func__, name, attributes, slow))
             kind, call = calling_through(func)  # a decorator's proxy of one
-            site = CallSite.for_function(call, name=name, attributes=attributes)
+            site = CallSite.for_function(
+                call, name=name, attributes=attributes, profile_slower_than=slow
+            )
             return kind(wrap_callable(call, site, self._telemetry, self._record, shape_of(func)))
         if isinstance(func, type):
             raise TypeError(
@@ -245,7 +265,9 @@ class PerformanceMonitor:
             )
         if not callable(func):
             raise TypeError(f"monitor() needs a callable, not {type(func).__name__}")
-        site = CallSite.for_function(func, name=name, attributes=attributes)
+        site = CallSite.for_function(
+            func, name=name, attributes=attributes, profile_slower_than=slow
+        )
         return wrap_callable(func, site, self._telemetry, self._record)
 
     # -- blocks and one-off calls ---------------------------------------------------

@@ -14,6 +14,7 @@ from codomyrmex.performance._shared.callables import qualified_name
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from types import CodeType
     from typing import Any
 
     from opentelemetry.trace import Span
@@ -26,9 +27,11 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "INFINITY",
     "MAXRSS_TO_MB",
     "CallSite",
     "cpu_time",
+    "nested_code",
     "peak_rss",
     "perf_counter",
     "shape_of",
@@ -40,6 +43,7 @@ CO_COROUTINE = 0x80
 CO_ASYNC_GENERATOR = 0x200
 
 perf_counter = time.perf_counter
+INFINITY = float("inf")
 
 
 #: CPU time of the calling thread (``CLOCK_THREAD_CPUTIME_ID`` where available): exact to
@@ -87,6 +91,8 @@ class CallSite:
 
     ``exemplar_offers`` belongs to ``_binding.Exemplars``: when each histogram bucket of
     this site's successful calls last offered its span's context (made on first use).
+    ``profile_slower_than``: seconds after which a call's stacks are sampled (infinite:
+    never).
     """
 
     __slots__ = (
@@ -96,6 +102,7 @@ class CallSite:
         "metadata",
         "metric_attributes",
         "name",
+        "profile_slower_than",
         "span_attributes",
     )
 
@@ -107,8 +114,10 @@ class CallSite:
         file_path: str | None = None,
         line_number: int | None = None,
         attributes: Mapping[str, Any] | None = None,
+        profile_slower_than: float | None = None,
     ) -> None:
         self.function_name = function_name
+        self.profile_slower_than = INFINITY if profile_slower_than is None else profile_slower_than
         self.name = name or function_name
         span_attributes: dict[str, Any] = {semconv.CODE_FUNCTION_NAME: function_name}
         if file_path is not None:
@@ -130,6 +139,7 @@ class CallSite:
         *,
         name: str | None = None,
         attributes: Mapping[str, Any] | None = None,
+        profile_slower_than: float | None = None,
     ) -> CallSite:
         file_path, line_number = _code_location(func)
         return cls(
@@ -138,6 +148,7 @@ class CallSite:
             file_path=file_path,
             line_number=line_number,
             attributes=attributes,
+            profile_slower_than=profile_slower_than,
         )
 
     def error_attributes(self, error_type: str) -> dict[str, str]:
@@ -155,6 +166,16 @@ def span_ids(span: Span) -> tuple[int | None, int | None]:
         context = span.get_span_context()
         return context.trace_id, context.span_id
     return None, None
+
+
+def nested_code(function: Callable[..., Any], name: str) -> CodeType:
+    """The code of the function ``name`` defined inside ``function`` (a closure's code)."""
+    code_type = type(function.__code__)
+    return next(
+        const
+        for const in function.__code__.co_consts
+        if isinstance(const, code_type) and const.co_name == name
+    )
 
 
 def shape_of(func: object) -> int:

@@ -16,12 +16,14 @@ not the generator's work). ``send``/``throw``/
 
 from __future__ import annotations
 
+import sys
 from types import coroutine
 
 from codomyrmex.performance._safe import error_type_name, fail_span, report_telemetry_error
 from codomyrmex.performance.performance_monitor._core import (
     CallSite,
     cpu_time,
+    nested_code,
     peak_rss,
     perf_counter,
     span_ids,
@@ -30,6 +32,7 @@ from codomyrmex.performance.performance_monitor._core import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Coroutine, Generator
+    from types import FrameType
     from typing import Any
 
     from opentelemetry.context import Context
@@ -38,7 +41,13 @@ if TYPE_CHECKING:
     from codomyrmex.performance.performance_monitor._binding import TelemetryBinding
     from codomyrmex.performance.performance_monitor._core import RawRecord
 
-__all__ = ["Run", "async_generator_wrapper", "coroutine_wrapper", "generator_wrapper"]
+__all__ = [
+    "COROUTINE_FRAMES",
+    "Run",
+    "async_generator_wrapper",
+    "coroutine_wrapper",
+    "generator_wrapper",
+]
 
 
 class Run:
@@ -124,8 +133,12 @@ class Run:
         if not isinstance(exc, self.not_errors):
             self.error = exc
 
-    def finish(self) -> None:
-        """Record the histogram point (in the span's context), end the span, append history."""
+    def finish(self, slow_frame: FrameType | None = None) -> None:
+        """Record the histogram point (in the span's context), end the span, append history.
+
+        ``slow_frame``: the frame of a call slower than its ``profile_slower_than``, whose
+        sampled stacks go on the span.
+        """
         site, span, exc = self.site, self.span, self.error
         error_type = None if exc is None else error_type_name(exc)
         attributes = (
@@ -141,6 +154,10 @@ class Run:
             except Exception as failure:
                 report_telemetry_error(failure)
         trace_id = span_id = None
+        if slow_frame is not None:
+            from codomyrmex.performance.performance_monitor._slow_calls import add_profile
+
+            add_profile(span, slow_frame, site.profile_slower_than)
         if span is not None:
             try:
                 if exc is not None and error_type is not None:
@@ -206,19 +223,29 @@ def coroutine_wrapper(
 
     not_errors = (GeneratorExit, CancelledError)
 
+    slow = site.profile_slower_than
+
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         run = Run(site, telemetry, record, not_errors)
-        start = run.start = perf_counter()
+        t0 = run.start = perf_counter()
         try:
             return await _steps(func(*args, **kwargs), run)
         except BaseException as exc:
             run.failed(exc)
             raise
         finally:
-            run.duration = perf_counter() - start
-            run.finish()
+            run.duration = perf_counter() - t0
+            run.finish(sys._getframe() if run.duration > slow else None)
 
     return wrapper
+
+
+#: For ``_slow_calls``: the coroutine wrapper's frame (locals ``t0`` and ``site``), and
+#: the monitor's frames left out of the sampled stacks.
+COROUTINE_FRAMES = (
+    (nested_code(coroutine_wrapper, "wrapper"),),
+    (nested_code(coroutine_wrapper, "wrapper"), _steps.__code__),
+)
 
 
 def generator_wrapper(

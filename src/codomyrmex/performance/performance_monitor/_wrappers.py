@@ -12,14 +12,18 @@ the history).
 
 from __future__ import annotations
 
+import sys
 from functools import update_wrapper
 
 from codomyrmex.performance._safe import error_type_name, fail_span, report_telemetry_error
 from codomyrmex.performance.performance_monitor._core import (
     CO_ASYNC_GENERATOR,
     CO_COROUTINE,
+    CO_GENERATOR,
+    INFINITY,
     CallSite,
     cpu_time,
+    nested_code,
     peak_rss,
     perf_counter,
     shape_of,
@@ -73,18 +77,29 @@ def wrap_callable(
     """
     if flags is None:
         flags = shape_of(func)
+    profiled = site.profile_slower_than < INFINITY
+    if profiled and flags & (CO_GENERATOR | CO_ASYNC_GENERATOR):
+        raise TypeError(
+            "profile_slower_than profiles functions and coroutine functions; "
+            f"{site.function_name} is a generator function"
+        )
     factory: Callable[..., Callable[..., Any]] = sync_wrapper
+    frames = SYNC_FRAMES
     if flags:
         from codomyrmex.performance.performance_monitor import _shapes as shapes
 
         if flags & CO_ASYNC_GENERATOR:
             factory = shapes.async_generator_wrapper
         elif flags & CO_COROUTINE:
-            factory = shapes.coroutine_wrapper
+            factory, frames = shapes.coroutine_wrapper, shapes.COROUTINE_FRAMES
         else:
             factory = shapes.generator_wrapper
     wrapper = factory(func, site, telemetry, record)
     update_wrapper(wrapper, func)
+    if profiled:
+        from codomyrmex.performance.performance_monitor._slow_calls import sampler
+
+        sampler.watch(site.profile_slower_than, *frames)
     return wrapper
 
 
@@ -104,6 +119,7 @@ def sync_wrapper(
     metric_attributes = site.metric_attributes
     metadata = site.metadata
     error_attributes = site.error_attributes
+    slow = site.profile_slower_than
 
     def record_failure(
         exc: BaseException,
@@ -122,6 +138,8 @@ def sync_wrapper(
                 record_duration(t1 - t0, error_attributes(error_type), None)
             except Exception as failure:
                 report_telemetry_error(failure)
+        if t1 - t0 > slow:
+            _add_profile(span, sys._getframe(1), slow)
         if tracing is not None and span is not None:
             try:
                 tracing.detach(token)
@@ -167,6 +185,8 @@ def sync_wrapper(
                 record_duration(duration, metric_attributes, context)
             except Exception as failure:
                 report_telemetry_error(failure)
+        if duration > slow:
+            _add_profile(span, sys._getframe(), slow)
         if span is not None:
             try:
                 tracing.detach(token)
@@ -207,6 +227,20 @@ def sync_wrapper(
         return result
 
     return wrapper
+
+
+#: For ``_slow_calls``: the frames whose locals ``t0`` and ``site`` tell how long a traced
+#: call has run, and the monitor's frames left out of the sampled stacks.
+SYNC_FRAMES = (
+    (nested_code(sync_wrapper, "call_traced"),),
+    tuple(nested_code(sync_wrapper, name) for name in ("wrapper", "record_failure")),
+)
+
+
+def _add_profile(span: Any, frame: Any, threshold: float) -> None:
+    from codomyrmex.performance.performance_monitor._slow_calls import add_profile
+
+    add_profile(span, frame, threshold)
 
 
 def _end_quietly(span: Any) -> None:
