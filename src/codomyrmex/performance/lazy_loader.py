@@ -69,6 +69,7 @@ from _weakref import ref
 
 from codomyrmex.performance import semconv
 from codomyrmex.performance._safe import (
+    encodable,
     error_type_name,
     fail_span,
     opentelemetry_imported,
@@ -396,10 +397,11 @@ class _ImportReport:
                 return
             from opentelemetry import context, trace
 
+            name = encodable(self._name)
             span = tracer.start_span(
-                f"{semconv.IMPORT_SPAN_PREFIX}{self._name}",
+                f"{semconv.IMPORT_SPAN_PREFIX}{name}",
                 kind=trace.SpanKind.INTERNAL,
-                attributes={semconv.MODULE_NAME: self._name},
+                attributes={semconv.MODULE_NAME: name},
             )
             self._token = context.attach(trace.set_span_in_context(span))
             self._span = span

@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 #: Files the embedded telemetry default writes in its directory.
-TELEMETRY_FILES = ("traces.jsonl", "metrics.jsonl")
 
 
 class _Monitor(Protocol):
@@ -203,8 +202,10 @@ def _telemetry_summary(
     handle: TelemetryHandle, outcome: TelemetryOutcome | None
 ) -> TelemetrySummary:
     stats = handle.stats()
+    from codomyrmex.performance.view import telemetry_files
+
     directory = Path(handle.destination)
-    files = [str(directory / name) for name in TELEMETRY_FILES if (directory / name).is_file()]
+    files = [str(path) for path in telemetry_files(directory)] if directory.is_dir() else []
     return TelemetrySummary(
         destination=handle.destination,
         spans_ended=stats.ended,

@@ -144,8 +144,10 @@ def _mark_error_answer(span: Span, answer: Mapping[str, Any]) -> None:
     if span.is_recording():
         from opentelemetry.trace import Status, StatusCode
 
+        from codomyrmex.performance._safe import encodable
+
         span.set_attribute(semconv.ERROR_TYPE, str(answer.get("error_type", "error")))
-        span.set_status(Status(StatusCode.ERROR, str(answer.get("message", ""))))
+        span.set_status(Status(StatusCode.ERROR, encodable(str(answer.get("message", "")))))
 
 
 def _as_tool(

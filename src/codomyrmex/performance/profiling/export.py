@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from codomyrmex.performance import semconv
-from codomyrmex.performance._safe import report_telemetry_error
+from codomyrmex.performance._safe import encodable, report_telemetry_error
 from codomyrmex.performance.environment_variables import CODOMYRMEX_BENCH_COMMIT
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.telemetry import scope_telemetry
@@ -122,7 +122,9 @@ def _export(run: SuiteResult, windows: Sequence[tuple[int, int]], started: int, 
             histogram.record(sample, labels)
     tracer = telemetry.tracer()
     if tracer is not None:
-        root = tracer.start_span(f"{semconv.BENCHMARK_SPAN_PREFIX}{run.name}", start_time=started)
+        root = tracer.start_span(
+            encodable(f"{semconv.BENCHMARK_SPAN_PREFIX}{run.name}"), start_time=started
+        )
         if root.is_recording():
             root.set_attributes(
                 {
@@ -137,7 +139,7 @@ def _export(run: SuiteResult, windows: Sequence[tuple[int, int]], started: int, 
         parent = trace.set_span_in_context(root)
         for result, (start, end) in zip(run.results, windows, strict=False):
             child = tracer.start_span(
-                f"{semconv.BENCHMARK_SPAN_PREFIX}{run.name}.{result.name}",
+                encodable(f"{semconv.BENCHMARK_SPAN_PREFIX}{run.name}.{result.name}"),
                 context=parent,
                 start_time=start,
             )
@@ -145,7 +147,7 @@ def _export(run: SuiteResult, windows: Sequence[tuple[int, int]], started: int, 
                 child.set_attributes(_attributes(result, run))
                 if result.error is not None:
                     child.set_attribute(semconv.ERROR_TYPE, result.error.split(":", 1)[0])
-                    child.set_status(trace.Status(trace.StatusCode.ERROR, result.error))
+                    child.set_status(trace.Status(trace.StatusCode.ERROR, encodable(result.error)))
             child.end(end_time=end)
         if run.failures:
             root.set_status(trace.Status(trace.StatusCode.ERROR, "benchmark failures"))

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from codomyrmex.performance._shared.files import write_text_atomically
 from codomyrmex.performance.view._page import MAX_EMBEDDED_SPANS, render_page
-from codomyrmex.performance.view._reader import Span, Telemetry, read_telemetry
+from codomyrmex.performance.view._reader import Span, Telemetry, read_telemetry, telemetry_files
 from codomyrmex.performance.view._summary import TraceLayout, lay_out_traces
 from codomyrmex.performance.view._tree import print_tree
 
@@ -55,6 +55,7 @@ __all__ = [
     "print_tree",
     "read_telemetry",
     "render_page",
+    "telemetry_files",
     "write_page",
 ]
 
