@@ -31,8 +31,9 @@ directory is missing or it is a directory). ``baseline=`` accepts a JSON file wr
 a previous ``SuiteResult``/``BenchmarkResult``, or code to *interleave* with: a callable
 (for a callable target) or a ``BenchmarkSuite`` (benchmarks matched by name).
 
-Options: ``rounds``, ``warmup`` (rounds, default 1), ``min_time`` (s), ``loops`` (skip
-calibration), ``processes`` (0 = in-process; N = rounds spread over N fresh worker
+Options: ``rounds``, ``warmup`` (rounds, default 1), ``min_time`` (s), ``loops`` (calls
+per round, skipping calibration; ``iterations`` is the same option under pytest-benchmark's
+name), ``processes`` (0 = in-process; N = rounds spread over N fresh worker
 processes, as the CLI does), ``baseline_source`` (directories put first on ``sys.path`` of
 baseline-side workers: interleave with another version of the code), ``timer``
 (``"wall"``, the default, or ``"cpu"`` for CPU-bound code on a shared machine), ``disable_gc``,
@@ -134,6 +135,11 @@ MAX_RESAMPLES = 100_000
 
 def _parse_options(options: dict[str, Any]) -> tuple[_Options, compare.Criteria]:
     criteria_keys = {"min_effect", "min_effect_abs", "alpha", "noise_floor", "resamples", "seed"}
+    if "iterations" in options:  # pytest-benchmark's name for a fixed loop count
+        iterations = _checks.integer(options.pop("iterations"), "iterations", 1, MAX_LOOPS)
+        if options.get("loops") not in (None, iterations):
+            raise TypeError("run_benchmark() got both iterations= and loops=: give one")
+        options["loops"] = iterations
     unknown = set(options) - criteria_keys - set(_Options.__dataclass_fields__)
     if unknown:
         raise TypeError(f"run_benchmark() got unexpected option(s): {', '.join(sorted(unknown))}")
