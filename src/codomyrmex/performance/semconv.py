@@ -48,6 +48,9 @@ CACHE_ENTRIES = "codomyrmex.cache.entries"
 CACHE_NAME = "codomyrmex.cache.name"
 CACHE_RESULT = "codomyrmex.cache.result"
 CACHE_REASON = "codomyrmex.cache.reason"
+#: Values of ``codomyrmex.cache.result`` and ``codomyrmex.cache.reason``, in counting order.
+CACHE_RESULTS = ("hit", "miss", "error")
+CACHE_REASONS = ("size", "ttl")
 
 # Lazy imports: span ``import <module>``.
 IMPORT_SPAN_PREFIX = "import "

@@ -27,8 +27,10 @@ from codomyrmex.performance.semconv import (
     CACHE_EVICTIONS,
     CACHE_NAME,
     CACHE_REASON,
+    CACHE_REASONS,
     CACHE_REQUESTS,
     CACHE_RESULT,
+    CACHE_RESULTS,
     SCOPE_NAME,
 )
 from codomyrmex.performance.version import __version__
@@ -58,8 +60,6 @@ if TYPE_CHECKING:
 __all__ = ["live_caches", "register"]
 
 #: Values of ``codomyrmex.cache.result`` and ``codomyrmex.cache.reason``.
-RESULTS = ("hit", "miss", "error")
-REASONS = ("size", "ttl")
 
 _METRICS_API = "opentelemetry.metrics"
 
@@ -198,7 +198,7 @@ def _request_counts() -> list[tuple[int, dict[str, str]]]:
     return [
         (count, {CACHE_NAME: name, CACHE_RESULT: result})
         for name, counts in totals.items()
-        for result, count in zip(RESULTS, counts, strict=True)
+        for result, count in zip(CACHE_RESULTS, counts, strict=True)
     ]
 
 
@@ -207,7 +207,7 @@ def _eviction_counts() -> list[tuple[int, dict[str, str]]]:
     return [
         (count, {CACHE_NAME: name, CACHE_REASON: reason})
         for name, counts in totals.items()
-        for reason, count in zip(REASONS, counts, strict=True)
+        for reason, count in zip(CACHE_REASONS, counts, strict=True)
     ]
 
 
