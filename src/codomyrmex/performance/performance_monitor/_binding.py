@@ -31,7 +31,7 @@ from bisect import bisect_left
 from codomyrmex.performance import semconv
 from codomyrmex.performance._safe import opentelemetry_imported, report_telemetry_error
 from codomyrmex.performance.environment_variables import OTEL_METRICS_EXEMPLAR_FILTER
-from codomyrmex.performance.performance_monitor._core import perf_counter
+from codomyrmex.performance.performance_monitor._core import INFINITY, perf_counter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,8 +53,6 @@ __all__ = ["COLLECTION_GRACE_SECONDS", "Exemplars", "TelemetryBinding", "Tracing
 #: collects the histogram only after the probe's callback (and the callbacks of other
 #: observable instruments) ran, and an offer made in between lands in that collection.
 COLLECTION_GRACE_SECONDS = 0.1
-
-_INFINITY = float("inf")
 
 
 class Tracing:
@@ -110,7 +108,7 @@ class Exemplars:
         self._no_exemplar = set_span_in_context(INVALID_SPAN)
         self._meters: weakref.WeakSet[Meter] = weakref.WeakSet()
         #: A bucket whose last offer is no later than this offers again.
-        self.fresh_after = -_INFINITY
+        self.fresh_after = -INFINITY
 
     def watch(self, meter: Meter) -> None:
         """Register the collection probe on ``meter`` (once per meter; under ``_lock``)."""
@@ -131,7 +129,7 @@ class Exemplars:
         """``context`` if this call offers its exemplar (then noted at ``now``), else none."""
         offers = site.exemplar_offers
         if offers is None:
-            offers = site.exemplar_offers = [-_INFINITY] * (len(self._bounds) + 1)
+            offers = site.exemplar_offers = [-INFINITY] * (len(self._bounds) + 1)
         bucket = bisect_left(self._bounds, duration)
         if offers[bucket] > self.fresh_after:
             return self._no_exemplar
