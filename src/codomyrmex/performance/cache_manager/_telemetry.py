@@ -65,10 +65,16 @@ _METRICS_API = "opentelemetry.metrics"
 
 
 class _Registry:
-    """The live caches, held weakly, each with the store the instruments read."""
+    """The live caches, held weakly, each with the store the instruments read.
+
+    When a cache is garbage-collected its final counts are kept under its name
+    (``retired``), so that the monotonic counters of a name never go down when a cache
+    goes away or a new cache takes the name.
+    """
 
     def __init__(self) -> None:
         self._stores: weakref.WeakKeyDictionary[object, Observed] = weakref.WeakKeyDictionary()
+        self.retired: dict[str, tuple[list[int], list[int]]] = {}
         self._lock = threading.Lock()
         self._first = True
         self._instruments_claimed = False
@@ -82,7 +88,26 @@ class _Registry:
         with self._lock:
             self._stores[cache] = store
             first, self._first = self._first, False
+        weakref.finalize(cache, self._retire, store)
         return first
+
+    def _retire(self, store: Observed) -> None:
+        """Keep the final counts of a collected cache's store under its name."""
+        try:
+            requests = list(store.tally.totals())
+            evictions = [store.evictions, store.expirations]
+            with self._lock:
+                kept = self.retired.setdefault(store.name, ([0] * len(requests), [0, 0]))
+                for totals, values in zip(kept, (requests, evictions), strict=True):
+                    for index, value in enumerate(values):
+                        totals[index] += value
+        except Exception as exc:
+            report_telemetry_error(exc, "keeping the counts of a collected cache")
+
+    def retired_totals(self, which: int) -> dict[str, list[int]]:
+        """Copies of the retired request (``which=0``) or eviction (``1``) totals by name."""
+        with self._lock:
+            return {name: list(kept[which]) for name, kept in self.retired.items()}
 
     def claim_instruments(self) -> bool:
         """True exactly once: for the caller that creates the instruments."""
@@ -175,12 +200,13 @@ def _callback(
     return callback
 
 
-def _by_name(read: Callable[[Observed], Sequence[int]]) -> dict[str, list[int]]:
-    """Per cache name, the element-wise sum of ``read(store)`` (names may repeat).
+def _by_name(read: Callable[[Observed], Sequence[int]], retired: int) -> dict[str, list[int]]:
+    """Per cache name, the element-wise sum of ``read(store)`` (names may repeat), plus
+    what collected caches of that name counted (``retired``: which of their totals).
 
     A cache that cannot be read is reported and left out; the others are still observed.
     """
-    totals: dict[str, list[int]] = {}
+    totals = _registry.retired_totals(retired)
     for store in _registry.stores():
         try:
             values = read(store)
@@ -194,7 +220,7 @@ def _by_name(read: Callable[[Observed], Sequence[int]]) -> dict[str, list[int]]:
 
 
 def _request_counts() -> list[tuple[int, dict[str, str]]]:
-    totals = _by_name(lambda store: store.tally.totals())
+    totals = _by_name(lambda store: store.tally.totals(), retired=0)
     return [
         (count, {CACHE_NAME: name, CACHE_RESULT: result})
         for name, counts in totals.items()
@@ -203,7 +229,7 @@ def _request_counts() -> list[tuple[int, dict[str, str]]]:
 
 
 def _eviction_counts() -> list[tuple[int, dict[str, str]]]:
-    totals = _by_name(lambda store: (store.evictions, store.expirations))
+    totals = _by_name(lambda store: (store.evictions, store.expirations), retired=1)
     return [
         (count, {CACHE_NAME: name, CACHE_REASON: reason})
         for name, counts in totals.items()
