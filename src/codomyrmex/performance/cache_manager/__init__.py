@@ -58,17 +58,16 @@ Importing this package or decorating a plain function imports neither OpenTeleme
 
 from __future__ import annotations
 
-import functools
 import importlib
 
-from codomyrmex.performance._shared.callables import qualified_name
-from codomyrmex.performance.cache_manager._decorator import (
+from codomyrmex.performance._shared.callables import (
     CO_ASYNC_GENERATOR,
-    CO_COROUTINE,
     CO_GENERATOR,
-    build,
+    calling_through,
     code_flags,
+    qualified_name,
 )
+from codomyrmex.performance.cache_manager._decorator import build
 from codomyrmex.performance.cache_manager._memory import MemoryStore
 from codomyrmex.performance.cache_manager._options import (
     check_max_size,
@@ -288,8 +287,7 @@ def cached_function(
             if issubclass(type(func), (classmethod, staticmethod)):
                 rewrap, func = type(func), func.__func__
             else:  # a decorator's proxy of one (wrapt's): keep it in the call path
-                rewrap = classmethod if isinstance(func, classmethod) else staticmethod
-                func = _calling_through(func, rewrap is classmethod)
+                rewrap, func = calling_through(func)
         if not callable(func):
             raise TypeError(f"cached_function needs a callable, not {type(func).__name__}")
         if code_flags(func) & (CO_GENERATOR | CO_ASYNC_GENERATOR):
@@ -307,33 +305,3 @@ def cached_function(
         return rewrap(wrapper) if rewrap is not None else wrapper
 
     return decorate
-
-
-def _calling_through(descriptor: Any, binds_class: bool) -> Callable[..., Any]:
-    """A plain function calling a proxied class- or staticmethod as attribute access would.
-
-    It takes the class first for a classmethod, so the class is part of the cache key.
-    """
-
-    def bound(args: tuple[Any, ...]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        if binds_class:
-            return descriptor.__get__(None, args[0]), args[1:]
-        return descriptor.__get__(None, object), args
-
-    call: Callable[..., Any]
-    if code_flags(descriptor) & CO_COROUTINE:
-
-        async def call_async(*args: Any, **kwargs: Any) -> Any:
-            method, rest = bound(args)
-            return await method(*rest, **kwargs)
-
-        call = call_async
-    else:
-
-        def call_sync(*args: Any, **kwargs: Any) -> Any:
-            method, rest = bound(args)
-            return method(*rest, **kwargs)
-
-        call = call_sync
-    functools.update_wrapper(call, descriptor)
-    return call

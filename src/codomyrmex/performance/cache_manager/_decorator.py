@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import time
 
+from codomyrmex.performance._shared.callables import CO_COROUTINE, code_flags
 from codomyrmex.performance.cache_manager._keys import UNTYPED_FAST_TYPES, freeze
 
 TYPE_CHECKING = False
@@ -65,27 +66,7 @@ if TYPE_CHECKING:
         ) -> Any: ...
 
 
-__all__ = ["CO_ASYNC_GENERATOR", "CO_COROUTINE", "CO_GENERATOR", "build", "code_flags"]
-
-CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR = 0x20, 0x80, 0x200
-
-
-def code_flags(func: object) -> int:
-    """The coroutine/generator flags of ``func``'s code, through partials and bound methods.
-
-    What ``inspect.iscoroutinefunction`` and ``isgeneratorfunction`` look at, without
-    importing ``inspect``.
-    """
-    target: Any = func
-    for _ in range(100):  # bounded: an object may claim to wrap itself
-        if isinstance(target, functools.partial):
-            target = target.func
-        elif hasattr(target, "__func__"):
-            target = target.__func__
-        else:
-            break
-    flags = getattr(getattr(target, "__code__", None), "co_flags", 0)
-    return flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR) if type(flags) is int else 0
+__all__ = ["build"]
 
 
 def build(

@@ -78,9 +78,10 @@ import sys
 import time
 from collections import deque
 
+from codomyrmex.performance._shared.callables import calling_through, code_flags
 from codomyrmex.performance.performance_monitor._binding import TelemetryBinding
-from codomyrmex.performance.performance_monitor._core import CallSite, perf_counter, shape_of
-from codomyrmex.performance.performance_monitor._wrappers import calling_through, wrap_callable
+from codomyrmex.performance.performance_monitor._core import CallSite, perf_counter
+from codomyrmex.performance.performance_monitor._wrappers import wrap_callable
 
 #: ``typing`` costs ~10 ms to import; annotations are strings here, so it is not needed.
 TYPE_CHECKING = False
@@ -258,7 +259,7 @@ class PerformanceMonitor:
             site = CallSite.for_function(
                 call, name=name, attributes=attributes, profile_slower_than=slow
             )
-            return kind(wrap_callable(call, site, self._telemetry, self._record, shape_of(func)))
+            return kind(wrap_callable(call, site, self._telemetry, self._record, code_flags(func)))
         if isinstance(func, type):
             raise TypeError(
                 f"monitor() wraps functions, not classes: decorate {func.__qualname__}'s methods"
@@ -307,7 +308,7 @@ class PerformanceMonitor:
         """
         if not callable(func):
             raise TypeError(f"track_execution() needs a callable, not {type(func).__name__}")
-        if shape_of(func):
+        if code_flags(func):
             raise TypeError(
                 "track_execution() runs synchronous callables; decorate coroutine and "
                 "generator functions with monitor() or use 'async with track(...)'"

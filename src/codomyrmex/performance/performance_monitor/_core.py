@@ -34,13 +34,9 @@ __all__ = [
     "nested_code",
     "peak_rss",
     "perf_counter",
-    "shape_of",
     "span_ids",
 ]
 
-CO_GENERATOR = 0x20
-CO_COROUTINE = 0x80
-CO_ASYNC_GENERATOR = 0x200
 
 perf_counter = time.perf_counter
 INFINITY = float("inf")
@@ -176,23 +172,3 @@ def nested_code(function: Callable[..., Any], name: str) -> CodeType:
         for const in function.__code__.co_consts
         if isinstance(const, code_type) and const.co_name == name
     )
-
-
-def shape_of(func: object) -> int:
-    """The code flags that decide the wrapper shape (0 for plain callables)."""
-    target: Any = func
-    while True:
-        inner = getattr(target, "func", None)  # functools.partial
-        if inner is not None and type(target).__name__ == "partial":
-            target = inner
-            continue
-        inner = getattr(target, "__func__", None)  # bound methods
-        if inner is not None:
-            target = inner
-            continue
-        break
-    code = getattr(target, "__code__", None)
-    flags = getattr(code, "co_flags", 0)
-    if not isinstance(flags, int):
-        return 0
-    return flags & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR)

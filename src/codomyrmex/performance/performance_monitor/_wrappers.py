@@ -16,17 +16,19 @@ import sys
 from functools import update_wrapper
 
 from codomyrmex.performance._safe import error_type_name, fail_span, report_telemetry_error
-from codomyrmex.performance.performance_monitor._core import (
+from codomyrmex.performance._shared.callables import (
     CO_ASYNC_GENERATOR,
     CO_COROUTINE,
     CO_GENERATOR,
+    code_flags,
+)
+from codomyrmex.performance.performance_monitor._core import (
     INFINITY,
     CallSite,
     cpu_time,
     nested_code,
     peak_rss,
     perf_counter,
-    shape_of,
     span_ids,
 )
 
@@ -38,29 +40,7 @@ if TYPE_CHECKING:
     from codomyrmex.performance.performance_monitor._binding import TelemetryBinding, Tracing
     from codomyrmex.performance.performance_monitor._core import RawRecord
 
-__all__ = ["calling_through", "sync_wrapper", "wrap_callable"]
-
-
-def calling_through(descriptor: Any) -> tuple[type[Any], Callable[..., Any]]:
-    """A plain function that calls a decorator's proxy of a class- or staticmethod.
-
-    Such a proxy (wrapt's ``FunctionWrapper``) says it is a ``classmethod`` or
-    ``staticmethod`` but is not one, and binds itself when accessed: the function binds
-    it the same way on each call (a classmethod's class comes first), so the proxy's
-    decorator stays in the call path. Returned with the kind to re-wrap it in.
-    """
-    proxy: Any = descriptor  # not narrowed by isinstance: it is no real classmethod
-    if isinstance(proxy, classmethod):
-
-        def call_with_class(cls: type[Any], /, *args: Any, **kwargs: Any) -> Any:
-            return proxy.__get__(None, cls)(*args, **kwargs)
-
-        return classmethod, update_wrapper(call_with_class, descriptor)
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        return proxy.__get__(None, object)(*args, **kwargs)
-
-    return staticmethod, update_wrapper(call, descriptor)
+__all__ = ["sync_wrapper", "wrap_callable"]
 
 
 def wrap_callable(
@@ -76,7 +56,7 @@ def wrap_callable(
     ``calling_through``); by default read from ``func``.
     """
     if flags is None:
-        flags = shape_of(func)
+        flags = code_flags(func)
     profiled = site.profile_slower_than < INFINITY
     if profiled and flags & (CO_GENERATOR | CO_ASYNC_GENERATOR):
         raise TypeError(
