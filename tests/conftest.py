@@ -26,7 +26,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
 from harness.metrics import MetricsProbe
 
-pytest_plugins = ["harness.otel_collector", "harness.redis_server"]
+# pytester: the pytest plugin's tests (tests/pytest_plugin) run pytest sessions of their own.
+pytest_plugins = ["harness.otel_collector", "harness.redis_server", "pytester"]
 
 _SPAN_EXPORTER = InMemorySpanExporter()
 _METRIC_READER = InMemoryMetricReader(

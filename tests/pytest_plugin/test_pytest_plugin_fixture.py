@@ -9,7 +9,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from harness.benchmark_tests import QUICK, read_json, write_library
-from harness.metrics import MetricsProbe
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -19,8 +18,10 @@ def _tests(pytester: pytest.Pytester, source: str) -> None:
 
 
 def test_call_returns_the_result_measures_and_exports_one_span_per_group(
-    pytester: pytest.Pytester, spans: InMemorySpanExporter, metric_probe: MetricsProbe
+    pytester: pytest.Pytester, spans: InMemorySpanExporter
 ) -> None:
+    """The spans, exactly (the duration points: in the collector test, since the export's
+    flush hands this process's delta points to whoever collects first)."""
     write_library(pytester)
     _tests(
         pytester,
@@ -58,12 +59,6 @@ def test_call_returns_the_result_measures_and_exports_one_span_per_group(
         assert child.attributes["codomyrmex.benchmark.run_id"] == run_id
         assert child.attributes["codomyrmex.benchmark.rounds"] == 6
         assert root.start_time <= child.start_time <= child.end_time <= root.end_time
-    points = metric_probe.points("codomyrmex.benchmark.duration")
-    assert {(p.attributes["codomyrmex.benchmark.name"], p.point.count) for p in points} == {
-        ("test_compute", 6),
-        ("test_sleep", 6),
-    }
-    assert {p.attributes["codomyrmex.benchmark.suite"] for p in points} == {"sums"}
 
 
 def test_pedantic_runs_exactly_the_rounds_with_setup_and_teardown(
@@ -283,10 +278,15 @@ def test_marker_options_shape_the_measurement(pytester: pytest.Pytester) -> None
             benchmark(len, "a")
             assert benchmark.stats.rounds == 12
 
-        @pytest.mark.benchmark(min_time=0.001, max_time=0.004)
+        @pytest.mark.benchmark(min_time=0.001, max_time=0.007)
         def test_capped(benchmark):
             benchmark(len, "a")
-            assert benchmark.stats.rounds == 4
+            assert benchmark.stats.rounds == 7
+
+        @pytest.mark.benchmark(min_time=0.001, max_time=0.002)
+        def test_five_rounds_at_least(benchmark):
+            benchmark(len, "a")
+            assert benchmark.stats.rounds == 5
 
         @pytest.mark.benchmark(min_time=0.001, max_time=0.001, min_rounds=3)
         def test_min_rounds_win(benchmark):
@@ -312,14 +312,14 @@ def test_marker_options_shape_the_measurement(pytester: pytest.Pytester) -> None
         """,
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "--benchmark-json", "report.json")
-    result.assert_outcomes(passed=7, warnings=2)
+    result.assert_outcomes(passed=8, warnings=2)
     result.stdout.fnmatch_lines(
         ["*@pytest.mark.benchmark(calibration_precision=...) has no equivalent*: ignored",
          "*@pytest.mark.benchmark(timer=...) has no equivalent*: ignored"]
     )  # fmt: skip
     report = read_json(pytester.path / "report.json")
     options = {b["name"]: b["options"] for b in report["benchmarks"]}
-    assert options["test_cpu_timer"] == {"timer": "cpu", "disable_gc": True, "rounds": 4,
+    assert options["test_cpu_timer"] == {"timer": "cpu", "disable_gc": True, "rounds": 5,
                                          "min_time": 0.001, "warmup": 0}  # fmt: skip
     assert options["test_capped"]["warmup"] == 1 and options["test_capped"]["timer"] == "wall"
     assert options["test_wall_clock"]["timer"] == options["test_unknown_timer"]["timer"] == "wall"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import textwrap
@@ -112,12 +113,14 @@ def test_a_stored_baseline_gates_a_slower_candidate(pytester: pytest.Pytester) -
     pytester.runpytest("-p", "no:cacheprovider", "--perf-save", "base.json").assert_outcomes(
         passed=3
     )
-    same = pytester.runpytest("-p", "no:cacheprovider", "--perf-baseline", "base.json")
-    same.assert_outcomes(passed=3)
+    same = pytester.runpytest("-p", "no:cacheprovider", "--perf-baseline=base.json", "-k", "work")
+    same.assert_outcomes(passed=1, deselected=2)
     same.stdout.fnmatch_lines(["  vs baseline: *(stored)", "compared with base.json"])
     write_library(pytester, delay=0.012)
-    slower = pytester.runpytest("-p", "no:cacheprovider", "-q", "--perf-baseline", "base.json")
-    slower.assert_outcomes(passed=2, failed=1)
+    slower = pytester.runpytest(
+        "-p", "no:cacheprovider", "-q", "--perf-baseline", "base.json", "-k", "work"
+    )
+    slower.assert_outcomes(failed=1, deselected=2)
     slower.stdout.fnmatch_lines(
         ["performance regression: test_work takes 1?.*× the baseline's time (95% CI *-*, "
          "p=0.00*, stored; a regression is >= *×)",
@@ -220,3 +223,37 @@ def test_collect_only_and_k_run_no_benchmark(pytester: pytest.Pytester) -> None:
     selected.assert_outcomes(passed=1, deselected=2)
     document = read_json(pytester.path / "o.json")
     assert [r["name"] for s in document["suites"] for r in s["results"]] == ["test_work"]
+
+
+def test_an_output_that_cannot_be_written_at_the_end_fails_the_session(
+    pytester: pytest.Pytester,
+) -> None:
+    _project(pytester)
+    (pytester.path / "out").mkdir()
+    pytester.makepyfile(
+        test_late="""
+        import shutil, pathlib
+
+        def test_replace_the_directory():
+            shutil.rmtree("out")
+            pathlib.Path("out").write_text("now a file")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-q", "--perf-json", "out/r.json")
+    result.assert_outcomes(passed=4)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["--perf-json: cannot write out/r.json: *"])
+
+
+def test_otlp_needs_the_sdk(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "opentelemetry.sdk" else found(name, *args),
+    )
+    _project(pytester)
+    line = _usage_error(pytester.runpytest("--perf-otlp", "http://127.0.0.1:4318"))
+    assert line == (
+        "--perf-otlp needs the OpenTelemetry SDK: pip install 'codomyrmex-performance[sdk]'"
+    )

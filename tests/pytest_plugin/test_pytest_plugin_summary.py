@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+
 import pytest
 
 from harness.benchmark_tests import QUICK, write_library
@@ -39,11 +41,12 @@ def _section(lines: list[str]) -> list[str]:
 
 
 def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, columns: int) -> list[str]:
+    """The table of a run compared with a saved one (``--benchmark-compare`` only reports)."""
     write_library(pytester)
     pytester.makepyfile(test_table=TESTS)
-    pytester.runpytest("-p", "no:cacheprovider", "-k", "not broken", "--perf-save", "b.json")
+    pytester.runpytest("-p", "no:cacheprovider", "-k", "not broken", "--benchmark-save=base")
     monkeypatch.setenv("COLUMNS", str(columns))
-    result = pytester.runpytest("-p", "no:cacheprovider", "--perf-baseline", "b.json")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--benchmark-compare")
     result.assert_outcomes(passed=2, failed=1)
     return _section(result.stdout.lines)
 
@@ -65,7 +68,7 @@ def test_at_80_columns_every_line_fits(
     broken = section.index("test_broken")
     assert section[broken + 1].startswith("  FAILED: RuntimeError: a long message")
     assert section[broken + 2].startswith("  ")  # the error folds onto the next line
-    assert section[-2:] == ["", "compared with b.json"]
+    assert section[-2] == "" and fnmatch(section[-1], "compared with .benchmarks/*/0001_base.json")
 
 
 def test_a_wide_terminal_gets_one_line_per_benchmark(

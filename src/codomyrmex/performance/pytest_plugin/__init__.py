@@ -68,6 +68,7 @@ nothing beyond this module and its options is imported: no engine, no OpenTeleme
 
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
 from collections.abc import Iterator
@@ -87,8 +88,6 @@ __all__ = ["pytest_addoption", "pytest_configure"]
 
 _SESSION_PLUGIN = "codomyrmex_performance.session"
 _XDIST_DISABLED = "codomyrmex_performance.disabled"
-_OUR_OPTIONS = ("perf_save", "perf_baseline", "perf_against", "perf_json", "perf_otlp",
-                "perf_disable", "perf_only", "perf_skip")  # fmt: skip
 _MARKER = (
     "benchmark(group=None, min_rounds=None, min_time=None, max_time=None, warmup=True, "
     "timer=None, disable_gc=False): how the benchmark fixture measures this test"
@@ -103,7 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER)
     manager = config.pluginmanager
     if manager.has_plugin("benchmark") or manager.has_plugin("pytest_benchmark.plugin"):
-        for dest in _OUR_OPTIONS:
+        for dest in _settings.OPTION_DESTS:
             if config.getoption(dest, None):
                 raise pytest.UsageError(
                     f"--{dest.replace('_', '-')}: pytest-benchmark provides the benchmark "
@@ -148,7 +147,7 @@ class _Plugin:
         if self._run is None:
             from codomyrmex.performance.pytest_plugin._run import Run
 
-            self._run = Run(self.config, self.settings, self.plugin_name)
+            self._run = Run(self.settings)
         return self._run
 
     @pytest.fixture
@@ -173,27 +172,28 @@ class _Plugin:
                     ),
                     stacklevel=1,
                 )
-        measure = None
-        if self.measuring:
-
-            def measure(
-                fixture: BenchmarkFixture, bench: Benchmark, pedantic: Pedantic | None
-            ) -> BenchmarkResult | None:
-                if self.host is not None:
-                    self.host.serve(bench)
-                    return None
-                worker = None
-                if self.settings.against:
-                    from codomyrmex.performance.pytest_plugin._run import worker_target
-                    from codomyrmex.performance.pytest_plugin._worker import CODE
-
-                    worker = (CODE, worker_target(self.config, item, self.plugin_name))
-                run = self.run()
-                return run.measure(fixture, bench, tuning, pedantic, worker=worker).result
-
-        elif not self.settings.disabled:
+        if not self.measuring and not self.settings.disabled:
             self.disabled_by_xdist += 1
+        measure = functools.partial(self._measure, item, tuning) if self.measuring else None
         yield BenchmarkFixture(item, group, measure)
+
+    def _measure(
+        self,
+        item: pytest.Item,
+        tuning: _settings.Tuning,
+        fixture: BenchmarkFixture,
+        bench: Benchmark,
+        pedantic: Pedantic | None,
+    ) -> BenchmarkResult | None:
+        if self.host is not None:
+            self.host.serve(bench)
+            return None
+        worker = None
+        if self.settings.against:
+            from codomyrmex.performance.pytest_plugin._worker import CODE, worker_target
+
+            worker = (CODE, worker_target(self.config, item, self.plugin_name))
+        return self.run().measure(fixture, bench, tuning, pedantic, worker=worker).result
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         if not (self.settings.only or self.settings.skip):
@@ -224,7 +224,7 @@ class _Plugin:
             )
         if self._run is not None:
             self._run.finish()
-            if self._run.write_failed and session.exitstatus == pytest.ExitCode.OK:
+            if self._run.errors and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

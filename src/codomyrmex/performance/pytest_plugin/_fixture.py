@@ -57,7 +57,7 @@ class BenchmarkFixture:
         self.group: str | None = group
         self.extra_info: dict[str, Any] = {}
         self.stats: BenchmarkStats | None = None
-        self.used = False
+        self._used = False
         self._measurer = measure
 
     @property
@@ -112,10 +112,7 @@ class BenchmarkFixture:
             raise ValueError("iterations > 1 cannot be used with setup: each round gets one call")
         arguments = _Arguments(tuple(args), dict(kwargs or {}), setup, teardown)
         if self._measurer is None:
-            call_args, call_kwargs = arguments.prepare()
-            value = _resolved(target(*call_args, **call_kwargs))
-            arguments.finish()
-            return value
+            return arguments.call(target)
         from codomyrmex.performance.profiling.rounds import Benchmark
 
         keeper = _Keeper(target) if iterations == 1 else None
@@ -130,15 +127,12 @@ class BenchmarkFixture:
         arguments.finish()
         if keeper is not None and keeper.called:
             return keeper.last
-        call_args, call_kwargs = arguments.prepare()  # timed elsewhere: interleaved workers
-        value = _resolved(target(*call_args, **call_kwargs))
-        arguments.finish()
-        return value
+        return arguments.call(target)  # one more call, or the rounds ran in worker processes
 
     def _start(self) -> None:
-        if self.used:
+        if self._used:
             raise RuntimeError("the benchmark fixture can time one function per test")
-        self.used = True
+        self._used = True
 
     def _measure(self, bench: Benchmark, pedantic: Pedantic | None) -> None:
         measure = self._measurer
@@ -187,6 +181,13 @@ class _Arguments:
         pending, self._pending = self._pending, None
         if pending is not None and self._teardown is not None:
             self._teardown(*pending[0], **pending[1])
+
+    def call(self, target: Callable[..., Any]) -> Any:
+        """One untimed call of ``target`` with its own setup and teardown; its result."""
+        args, kwargs = self.prepare()
+        value = _resolved(target(*args, **kwargs))
+        self.finish()
+        return value
 
 
 class _Keeper:

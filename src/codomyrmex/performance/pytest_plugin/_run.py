@@ -35,7 +35,11 @@ if TYPE_CHECKING:
     from codomyrmex.performance.profiling.rounds import Benchmark
     from codomyrmex.performance.pytest_plugin._fixture import BenchmarkFixture, Pedantic
 
-__all__ = ["Record", "Run", "failure_message"]
+__all__ = ["MIN_ROUNDS", "Record", "Run", "failure_message"]
+
+#: The fewest rounds ``max_time`` leaves when ``min_rounds`` is not given: pytest-benchmark's
+#: default, and the fewest samples the engine calls stable.
+MIN_ROUNDS = 5
 
 
 @dataclass
@@ -73,7 +77,8 @@ def engine_options(
     if tuning.min_rounds is not None:
         rounds = max(rounds, tuning.min_rounds)
     if tuning.max_time is not None:
-        rounds = min(rounds, max(tuning.min_rounds or 2, int(tuning.max_time / min_time)))
+        floor = tuning.min_rounds or MIN_ROUNDS
+        rounds = min(rounds, max(floor, int(tuning.max_time / min_time)))
     options.update(rounds=max(rounds, 2), min_time=min_time, warmup=int(tuning.warmup))
     return options
 
@@ -92,15 +97,14 @@ def failure_message(record: Record) -> str:
 class Run:
     """The benchmarks of one pytest session, from the first measurement to the reports."""
 
-    def __init__(self, config: pytest.Config, settings: Settings, plugin_name: str) -> None:
-        self.config = config
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.plugin_name = plugin_name
         self.records: list[Record] = []
         self.run_id = uuid.uuid4().hex
-        #: Lines for the summary: where the results went, what could not be compared.
+        #: Lines for the summary: where the results went, what could not be compared; and
+        #: the outputs that could not be written (they fail the session).
         self.notes: list[str] = []
-        self.write_failed = False
+        self.errors: list[str] = []
         self.stored: list[SuiteResult] | None = None
         for option, path in (("--perf-save", settings.save), ("--perf-json", settings.json),
                              ("--benchmark-json", settings.compat_json)):  # fmt: skip
@@ -112,7 +116,15 @@ class Run:
             if not directory.is_dir():
                 raise pytest.UsageError(f"--perf-against: no such directory: {directory}")
         if settings.otlp is not None:
+            import importlib.util
+
             from codomyrmex.performance.telemetry._exporters import check_endpoint, check_reachable
+
+            if importlib.util.find_spec("opentelemetry.sdk") is None:
+                raise pytest.UsageError(
+                    "--perf-otlp needs the OpenTelemetry SDK: "
+                    "pip install 'codomyrmex-performance[sdk]'"
+                )
 
             try:
                 check_endpoint(settings.otlp, "--perf-otlp")
@@ -275,8 +287,7 @@ class Run:
             path.parent.mkdir(parents=True, exist_ok=True)
             write(path)
         except OSError as exc:
-            self.notes.append(f"{what}: cannot write {path}: {exc.strerror or exc}")
-            self.write_failed = True
+            self.errors.append(f"{what}: cannot write {path}: {exc.strerror or exc}")
             return False
         return True
 
@@ -305,22 +316,3 @@ def _check_output(option: str, path: Path) -> None:
         raise pytest.UsageError(f"{option}: cannot write {path}: {exc.strerror}") from None
     except ValueError as exc:
         raise pytest.UsageError(f"{option}: {exc}") from None
-
-
-def worker_target(config: pytest.Config, item: pytest.Item, plugin_name: str) -> dict[str, Any]:
-    """What an interleaving worker needs to re-run ``item``'s test (``_worker`` runs it)."""
-    rest = item.nodeid.partition("::")[2]
-    test = f"{item.path}::{rest}" if rest else str(item.path)
-    args = ["-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(config.rootpath),
-            "--import-mode", str(config.option.importmode), "-p", plugin_name,
-            # the worker imported the package before pytest could mark it for rewriting
-            "-W", "ignore::pytest.PytestAssertRewriteWarning"]  # fmt: skip
-    if config.inipath is not None:
-        args += ["-c", str(config.inipath)]
-    given = list(config.invocation_params.args)
-    for index, arg in enumerate(given):
-        if arg in ("-p", "-o") and index + 1 < len(given):
-            value = given[index + 1]
-            if not value.startswith("addopts"):
-                args += [arg, value]
-    return {"test": test, "args": args, "cwd": str(config.invocation_params.dir)}

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 __all__ = [
+    "OPTION_DESTS",
     "WORKER_HOST",
     "Settings",
     "Tuning",
@@ -48,6 +49,9 @@ _OUR_FLAGS = (
     ("--perf-only", "run only the tests that use the benchmark fixture"),
     ("--perf-skip", "skip the tests that use the benchmark fixture"),
 )
+
+#: Where the ``--perf-*`` options are stored on ``config.option``.
+OPTION_DESTS = tuple(flag[2:].replace("-", "_") for flag, *_ in (*_OURS, *_OUR_FLAGS))
 
 #: pytest-benchmark's options (its 5.x command line), with what each becomes here; the
 #: ones without an equivalent (None) are accepted, with one warning naming them.
@@ -181,7 +185,8 @@ class Tuning:
 
     Set from the command line, then per test by ``@pytest.mark.benchmark(...)``.
     ``max_time`` caps the rounds at ``max_time / min_time`` (each round lasts about
-    ``min_time``), never below ``min_rounds``; ``warmup`` False means no warm-up round.
+    ``min_time``), never below ``min_rounds`` (5 when not given, as in pytest-benchmark);
+    ``warmup`` False means no warm-up round.
     """
 
     min_rounds: int | None = None

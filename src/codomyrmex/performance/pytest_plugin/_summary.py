@@ -40,13 +40,12 @@ def write_summary(reporter: TerminalReporter, run: Run) -> None:
     """Print the session's benchmarks (nothing when none ran)."""
     if not run.records:
         return
-    problems = [note for note in run.notes if "cannot write" in note]
     if reporter.config.get_verbosity() < 0 or run.settings.quiet:
         for record in run.records:
             if record.result.verdict == "regression":
                 reporter.write_line(_regression_line(record), red=True, bold=True)
-        for note in problems:
-            reporter.write_line(note, red=True)
+        for error in run.errors:
+            reporter.write_line(error, red=True)
         return
     width = reporter._tw.fullwidth
     compared = any(r.result.comparison is not None for r in run.records)
@@ -59,7 +58,9 @@ def write_summary(reporter: TerminalReporter, run: Run) -> None:
             reporter.write("\n")
     reporter.write("\n")
     for note in run.notes:
-        reporter.write_line(note, red=note in problems)
+        reporter.write_line(note)
+    for error in run.errors:
+        reporter.write_line(error, red=True)
 
 
 def _regression_line(record: Record) -> str:

@@ -29,10 +29,29 @@ from codomyrmex.performance.profiling._worker import private_channel, serve
 from codomyrmex.performance.profiling.rounds import Benchmark, InProcessRounds
 from codomyrmex.performance.pytest_plugin._settings import WORKER_HOST
 
-__all__ = ["CODE", "Host", "main"]
+__all__ = ["CODE", "Host", "main", "worker_target"]
 
 #: What the worker process runs (``Benchmark.worker``).
 CODE = "from codomyrmex.performance.pytest_plugin._worker import main; main()"
+
+
+def worker_target(config: pytest.Config, item: pytest.Item, plugin_name: str) -> dict[str, Any]:
+    """What an interleaving worker needs to re-run ``item``'s test (``_worker`` runs it)."""
+    rest = item.nodeid.partition("::")[2]
+    test = f"{item.path}::{rest}" if rest else str(item.path)
+    args = ["-q", "-p", "no:cacheprovider", "-o", "addopts=", "--rootdir", str(config.rootpath),
+            "--import-mode", str(config.option.importmode), "-p", plugin_name,
+            # the worker imported the package before pytest could mark it for rewriting
+            "-W", "ignore::pytest.PytestAssertRewriteWarning"]  # fmt: skip
+    if config.inipath is not None:
+        args += ["-c", str(config.inipath)]
+    given = list(config.invocation_params.args)
+    for index, arg in enumerate(given):
+        if arg in ("-p", "-o") and index + 1 < len(given):
+            value = given[index + 1]
+            if not value.startswith("addopts"):
+                args += [arg, value]
+    return {"test": test, "args": args, "cwd": str(config.invocation_params.dir)}
 
 
 class Host:
