@@ -46,7 +46,7 @@ class RedisServer:
             pytest.fail(
                 "redis-server is not installed: the Redis tests run a real one. Install it "
                 "(README, Quick start): SUDO=$(command -v sudo); $SUDO apt-get update && "
-                "$SUDO apt-get install -y redis-server",
+                "$SUDO apt-get install -y redis-server chromium",
                 pytrace=False,
             )
         log = (self.directory / "redis.log").open("ab")

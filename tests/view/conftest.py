@@ -29,6 +29,13 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"the browser tests drive Debian's chromium at {CHROMIUM}; install it (README, Quick "
+            "start): SUDO=$(command -v sudo); $SUDO apt-get update && "
+            "$SUDO apt-get install -y redis-server chromium",
+            pytrace=False,
+        )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
