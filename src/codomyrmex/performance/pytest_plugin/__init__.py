@@ -22,9 +22,10 @@ Each benchmark is measured by the engine of ``run_benchmark``: the same calibrat
 statistics, baseline files, and verdicts with a ratio, its 95 % CI and a p-value
 (:mod:`codomyrmex.performance.profiling.benchmark`). The marker takes ``group``,
 ``min_rounds``, ``min_time`` (seconds per round), ``max_time`` (caps the rounds at
-``max_time / min_time``), ``warmup`` (one round, or none), ``timer`` (``time.perf_counter``
-or ``time.process_time``) and ``disable_gc``. ``benchmark.stats`` holds pytest-benchmark's
-figures (``stats["median"]``, ``stats.stats.ops``) and ``stats.result`` the engine's result.
+``max_time / min_time``, at least 5), ``warmup`` (one round, or none), ``timer`` (a wall
+or a CPU clock of ``time``) and ``disable_gc``; ``pedantic`` also takes ``teardown``.
+``benchmark.stats`` holds pytest-benchmark's figures (``stats["median"]``,
+``stats.stats.ops``) and ``stats.result`` the engine's result.
 
 A benchmark's suite is its group, else its test module; its name is the test's name
 within the module (``test_parse[small]``, ``TestDb::test_insert``) unless
