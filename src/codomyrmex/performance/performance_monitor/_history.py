@@ -196,5 +196,5 @@ def _render(metrics: Sequence[PerformanceMetrics], fmt: str) -> str:
 
 
 def export(metrics: Sequence[PerformanceMetrics], path: Path, fmt: str) -> None:
-    """Write ``metrics`` to ``path`` in format ``fmt``, atomically (see ``_atomic_file``)."""
+    """Write ``metrics`` to ``path`` in format ``fmt``, atomically (see ``_shared.files``)."""
     write_text_atomically(path, _render(metrics, fmt))
