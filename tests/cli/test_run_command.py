@@ -254,3 +254,31 @@ def test_instrument_warnings_name_the_option(painter: Path, tmp_path: Path) -> N
     ]
     from_variable = perf_run(tmp_path, str(painter), CODOMYRMEX_PERF_INSTRUMENT="nowhere:f")
     assert "CODOMYRMEX_PERF_INSTRUMENT entry 'nowhere:f' skipped" in from_variable.stderr
+
+
+def test_blocks_tracked_by_the_program_are_reported_apart_from_functions(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "blocks.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from codomyrmex.performance import monitor
+            from codomyrmex.performance.performance_monitor import default_monitor
+
+            @monitor
+            def load_one_customer_record(index):
+                return index * 2
+
+            with default_monitor().track("nightly-import-of-customers"):
+                [load_one_customer_record(index) for index in range(5)]
+            """
+        )
+    )
+    result = perf_run(tmp_path, str(script))
+    assert result.returncode == 0, result.stderr
+    functions, _, blocks = result.stderr.partition("Tracked blocks")
+    assert blocks, result.stderr
+    assert "nightly-import-of-customers" in report_rows(blocks)
+    assert "nightly-import-of-customers" not in functions
+    assert "__main__.load_one_customer_record" in report_rows(functions)

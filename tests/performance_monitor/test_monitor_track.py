@@ -96,3 +96,19 @@ def test_bad_attribute_value(perf) -> None:
         perf.track("x", payload={"nested": 1})
     with pytest.raises(TypeError):
         perf.track("x", items=[1, object()])
+
+
+def test_tracked_blocks_names_what_track_recorded(perf) -> None:
+    @perf.monitor
+    def step() -> None:
+        pass
+
+    assert perf.tracked_blocks() == frozenset()
+    with perf.track("nightly"):
+        step()
+    with perf.track("nightly"), perf.track("rebuild"):
+        pass
+    assert perf.tracked_blocks() == {"nightly", "rebuild"}
+    assert {m.function_name for m in perf.get_metrics()} >= {"nightly", "rebuild"}
+    perf.clear_metrics()
+    assert perf.tracked_blocks() == frozenset()

@@ -108,9 +108,11 @@ def run_program(args: argparse.Namespace) -> int:
         instrumentor.uninstrument()
         sys.argv, sys.path[:] = saved_argv, saved_path
         outcome = stop_telemetry(handle)
+    monitor = default_monitor()
     result = report.build_report(
         f"codomyrmex-perf run {script.name}",
-        monitor=default_monitor(),
+        monitor=monitor,
+        blocks=monitor.tracked_blocks(),
         usage=usage,
         caches=live_caches(),
         import_timings=import_timings(),

@@ -167,6 +167,7 @@ class PerformanceMonitor:
         self._history: deque[RawRecord] = deque(maxlen=max_metrics)
         self._telemetry = TelemetryBinding(tracer_provider, meter_provider)
         self._epoch_offset = time.time() - perf_counter()
+        self._block_names: set[str] = set()
         self._log: CallLog | None = None
         self._record: Callable[[RawRecord], None] = self._history.append
         if log_file is not None:
@@ -292,7 +293,12 @@ class PerformanceMonitor:
         except (AttributeError, ValueError):  # pragma: no cover - not CPython
             pass
         site = CallSite(name, file_path=file_path, line_number=line_number, attributes=checked)
+        self._block_names.add(name)
         return self._block(site)
+
+    def tracked_blocks(self) -> frozenset[str]:
+        """The names given to :meth:`track`: blocks, whose totals contain the calls inside."""
+        return frozenset(self._block_names)
 
     def _block(self, site: CallSite) -> TrackedBlock:
         from codomyrmex.performance.performance_monitor._track import TrackedBlock
@@ -379,6 +385,7 @@ class PerformanceMonitor:
     def clear_metrics(self) -> None:
         """Forget the recorded calls (telemetry already sent is unaffected)."""
         self._history.clear()
+        self._block_names.clear()
 
     def flush(self) -> None:
         """Write buffered ``log_file`` lines now."""
