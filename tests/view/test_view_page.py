@@ -114,7 +114,7 @@ def test_a_trace_opens_as_a_waterfall_nested_in_order(
     image = offline_page.screenshot("view-waterfall.png", tmp_path, width=pane["x"] - 8)
     assert png_variety(image) > 100
     details.locator("a", has_text=f"{DEMO}.charge_card").click()
-    assert page.locator("#index").is_visible()
+    page.locator("#index").wait_for(state="visible")  # the page routes on hashchange
     assert_offline(offline_page, demo_page)
 
 
@@ -135,6 +135,6 @@ def test_an_exemplar_opens_its_trace_at_its_span(
     assert selected.inner_text().startswith(f"{DEMO}.parse_order")
     assert span_id in page.locator("#span-details").inner_text()
     page.go_back()
-    assert page.locator("#index").is_visible()
+    page.locator("#index").wait_for(state="visible")  # the page routes on hashchange
     assert page.locator("#trace-view").is_hidden()
     assert_offline(offline_page, demo_page)
