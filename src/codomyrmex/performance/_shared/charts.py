@@ -188,18 +188,25 @@ def interval_chart(
     threshold: float | None = None,
     value_format: Callable[[float], str] = "{:.3f}".format,
 ) -> str:
-    """One line per row: the estimate and its interval against a reference line (1.0)."""
+    """One line per row: the estimate and its interval against a reference line (1.0).
+
+    Positive values (ratios) are placed on a log scale, so that 0.5× and 2× lie equally
+    far from 1.0 and a large ratio never pushes the axis below zero.
+    """
     left, right, row_h, top = 150, 12, 22, 16
     height = top + row_h * max(1, len(rows)) + 16
     finite = [v for r in rows for v in (r.low, r.high, r.estimate) if math.isfinite(v)]
     marks = [reference] + ([threshold, reference * reference / threshold] if threshold else [])
-    low, high = min(finite + marks), max(finite + marks)
+    logarithmic = all(v > 0 for v in finite + marks)
+    scale: Callable[[float], float] = math.log if logarithmic else float
+    unscale: Callable[[float], float] = math.exp if logarithmic else float
+    low, high = min(map(scale, finite + marks)), max(map(scale, finite + marks))
     pad = (high - low) * 0.08 or 0.05
     low, high = low - pad, high + pad
     plot_w = _WIDTH - left - right
 
     def x_at(value: float) -> float:
-        return left + plot_w * (value - low) / (high - low)
+        return left + plot_w * (scale(value) - low) / (high - low)
 
     body = [
         f'<line class="c-reference" x1="{x_at(reference):.1f}" x2="{x_at(reference):.1f}" '
@@ -225,6 +232,6 @@ def interval_chart(
             f'y2="{y:.1f}" stroke-width="2"/>'
             f'<circle cx="{x_at(row.estimate):.1f}" cy="{y:.1f}" r="4"/></g>'
         )
-    body.append(_text(left, height - 3, value_format(low), anchor="start"))
-    body.append(_text(_WIDTH - right, height - 3, value_format(high), anchor="end"))
+    body.append(_text(left, height - 3, value_format(unscale(low)), anchor="start"))
+    body.append(_text(_WIDTH - right, height - 3, value_format(unscale(high)), anchor="end"))
     return _svg(height, label, body, css="chart intervals")

@@ -5,8 +5,11 @@ baseline's rounds beside it when they are known), and, for each suite with a bas
 the ratios with their 95 % confidence intervals plotted against 1.0 and the regression
 threshold. With a history (``--history DIR``, see
 :mod:`~codomyrmex.performance.profiling.history`) each benchmark also gets a trend chart
-of its median (IQR shaded) across the past runs, labelled by commit. Charts are inline
-SVG; the page fetches nothing and opens from disk.
+of its median (IQR shaded) across the past runs, labelled by commit. With profiles
+(``--profile DIR``, see :mod:`~codomyrmex.performance.profiling.profiles`) each benchmark
+lists its top functions by own time, links its pstats file and flame graph, and on a
+``regression`` shows the functions that grew most, sorted by their growth per call. Charts
+are inline SVG; the page fetches nothing and opens from disk.
 """
 
 from __future__ import annotations
@@ -29,11 +32,16 @@ from codomyrmex.performance._shared.files import write_text_atomically
 from codomyrmex.performance._shared.html_page import page
 from codomyrmex.performance._shared.units import format_seconds
 from codomyrmex.performance.profiling.history import HistoryRecord
+from codomyrmex.performance.profiling.profiles import FunctionDelta, Profile
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 
 __all__ = ["render_report", "write_report"]
 
 _BINS = 16
+_STYLE = (
+    ".c-bar-baseline { fill: #9aa5b1; } .profile-diff, details.profile { overflow-x: auto; }"
+    " .card.grew { grid-column: 1 / -1; }"
+)
 
 
 def _histogram_bars(samples: Sequence[float], low: float, high: float) -> list[Bar]:
@@ -99,6 +107,79 @@ def _trend(key: str, history: Sequence[HistoryRecord]) -> str:
     )
 
 
+def _where(name: str, file: str, line: int) -> str:
+    place = "built-in" if file == "~" else f"{file}:{line}"
+    return f"<td class=mono>{escape(name)}</td><td class=mono>{escape(place)}</td>"
+
+
+def _profile_files(profile: Profile) -> str:
+    links = [
+        f'<a href="{escape(Path(path).as_uri())}">{label}</a>'
+        for label, path in (
+            ("pstats", profile.pstats),
+            ("flame graph (speedscope)", profile.flamegraph),
+        )
+        if path is not None and Path(path).is_absolute()
+    ]
+    return f"<p class=muted>{' · '.join(links)}</p>" if links else ""
+
+
+def _profile(result: BenchmarkResult) -> str:
+    """Top functions by own time per call, as the terminal shows them."""
+    profile = result.profile
+    if profile is None or not profile.functions:
+        return ""
+    rows = "".join(
+        f"<tr>{_where(f.name, f.file, f.line)}<td class=num>{f.calls:g}</td>"
+        f"<td class=num>{format_seconds(f.own)}</td>"
+        f"<td class=num>{format_seconds(f.cumulative)}</td></tr>"
+        for f in profile.top
+    )
+    return (
+        f'<details class="profile"><summary>profile: top {len(profile.top)} functions by own '
+        f"time per call ({profile.calls} calls profiled)</summary>{_profile_files(profile)}"
+        '<table class="profile-top"><thead><tr><th>function</th><th>where</th>'
+        '<th class="num">calls</th><th class="num">own</th><th class="num">cumulative</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table></details>"
+    )
+
+
+def _signed(seconds: float) -> str:
+    return ("+" if seconds > 0 else "−" if seconds < 0 else "") + format_seconds(abs(seconds))
+
+
+def _grew_rows(deltas: Sequence[FunctionDelta]) -> str:
+    return "".join(
+        f"<tr>{_where(d.name, d.file, d.line)}"
+        f"<td class=num>{format_seconds(d.own_before)}</td>"
+        f"<td class=num>{format_seconds(d.own_after)}</td>"
+        f"<td class=num>{_signed(d.own_delta)}</td>"
+        f"<td class=num>{format_seconds(d.cumulative_before)}</td>"
+        f"<td class=num>{format_seconds(d.cumulative_after)}</td>"
+        f"<td class=num>{_signed(d.cumulative_delta)}</td></tr>"
+        for d in deltas
+    )
+
+
+def _grew(result: BenchmarkResult) -> str:
+    """On a regression: the functions whose time per call grew most (the differential profile)."""
+    diff = result.comparison.profile_diff if result.comparison is not None else None
+    if diff is None or not (diff.by_own or diff.by_cumulative):
+        return ""
+    head = (
+        "<thead><tr><th>function</th><th>where</th><th class=num>own before</th>"
+        "<th class=num>own after</th><th class=num>own Δ</th><th class=num>cum. before</th>"
+        "<th class=num>cum. after</th><th class=num>cum. Δ</th></tr></thead>"
+    )
+    return (
+        '<div class="profile-diff"><h4>What grew (per call, candidate vs baseline)</h4>'
+        f'<p class=muted>by own time</p><table class="grew-own">{head}'
+        f"<tbody>{_grew_rows(diff.by_own)}</tbody></table>"
+        f'<p class=muted>by cumulative time</p><table class="grew-cumulative">{head}'
+        f"<tbody>{_grew_rows(diff.by_cumulative)}</tbody></table></div>"
+    )
+
+
 def _comparison_text(result: BenchmarkResult) -> str:
     c = result.comparison
     if c is None:
@@ -118,12 +199,15 @@ def _card(run: SuiteResult, result: BenchmarkResult, history: Sequence[HistoryRe
             f'<p><span class="verdict regression">FAILED</span> {escape(result.error or "")}</p>'
             f"{_trend(key, history)}</div>"
         )
+    grew = _grew(result)
     return (
-        f'<div class="card benchmark" id="{anchor}"><h3 class=mono>{escape(key)}</h3>'
+        f'<div class="card benchmark{" grew" if grew else ""}" id="{anchor}">'
+        f"<h3 class=mono>{escape(key)}</h3>"
         f'<p class="stats">median {format_seconds(result.median)} · IQR '
         f"{format_seconds(result.iqr)} · {result.ops_per_sec:,.0f} ops/s · "
         f"{result.rounds} rounds × {result.iterations} calls</p>"
-        f"<p>{_comparison_text(result)}</p>{_distribution(result)}{_trend(key, history)}</div>"
+        f"<p>{_comparison_text(result)}</p>{grew}{_distribution(result)}"
+        f"{_trend(key, history)}{_profile(result)}</div>"
     )
 
 
@@ -203,7 +287,11 @@ def render_report(runs: Sequence[SuiteResult], history: Sequence[HistoryRecord] 
         f"<p class=muted>{' · '.join(facts)}</p></header><main>"
         f"<section><h2>Summary</h2>{_summary_table(runs)}</section>{''.join(sections)}</main>"
     )
-    return page("codomyrmex-perf bench", body, style=".c-bar-baseline { fill: #9aa5b1; }")
+    return page(
+        "codomyrmex-perf bench",
+        body,
+        style=_STYLE,
+    )
 
 
 def write_report(
