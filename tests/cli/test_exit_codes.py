@@ -188,6 +188,20 @@ def test_every_help_ends_with_the_one_table_in_plain_text() -> None:
         assert not re.search(r"::$", text, re.MULTILINE), text
 
 
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_every_help_fits_80_columns_and_breaks_lines_between_words(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    parser = build_parser()
+    if command:
+        subcommands = next(a for a in parser._actions if isinstance(a.choices, dict))
+        parser = subcommands.choices[command]
+    lines = parser.format_help().splitlines()
+    assert [line for line in lines if len(line) > 80] == []
+    assert [line for line in lines if re.search(r"\w-$", line)] == []  # codomyrmex-|perf
+
+
 def test_the_readme_shows_the_same_table() -> None:
     table = re.search(
         r"\| exit code \| meaning \|\n\|---\|---\|\n((?:\|.*\|\n)+)",

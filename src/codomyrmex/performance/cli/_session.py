@@ -71,7 +71,14 @@ def plain_text(doc: str) -> str:
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Wraps each paragraph of a description or epilog; keeps indented lines as written."""
+    """Wraps each paragraph of a description or epilog; keeps indented lines as written.
+
+    Lines break between words only, never inside a hyphenated name or path
+    (``codomyrmex-perf``, ``~/.local/state/codomyrmex-performance``).
+    """
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         paragraphs = []
@@ -88,6 +95,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
                         width,
                         initial_indent=indent,
                         subsequent_indent=indent,
+                        break_on_hyphens=False,
                     )
                 )
         return "\n\n".join(paragraphs)

@@ -2,9 +2,9 @@
 
 ::
 
-    codomyrmex-perf bench benchmarks/ --save-baseline base.json        # on main
+    codomyrmex-perf bench benchmarks/ --save-baseline base.json  # on main
     codomyrmex-perf bench benchmarks/ --baseline base.json --json out.json
-    codomyrmex-perf bench benchmarks/ --against ../main-checkout/src   # the CI gate
+    codomyrmex-perf bench benchmarks/ --against ../main/src      # the CI gate
 
 ``PATH`` is a Python file or a directory searched recursively for ``bench_*.py``; every
 module-level ``BenchmarkSuite`` in them runs. Rounds run in fresh worker processes
@@ -106,12 +106,13 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     if not 0 < args.alpha < 1:
         raise CliError(f"--alpha must be between 0 and 1 (exclusive), got {args.alpha}", 2)
     try:
-        min_effect, min_effect_abs = (
-            parse_effect(args.min_effect),
-            parse_duration(args.min_effect_abs),
-        )
+        min_effect = parse_effect(args.min_effect)
     except ValueError as exc:
-        raise CliError(str(exc), exit_code=2) from exc
+        raise CliError(f"--min-effect: {exc}", exit_code=2) from None
+    try:
+        min_effect_abs = parse_duration(args.min_effect_abs)
+    except ValueError as exc:
+        raise CliError(f"--min-effect-abs: {exc}", exit_code=2) from None
     for directory in args.against:
         if not Path(directory).is_dir():
             raise CliError(f"--against: no such directory: {directory}", exit_code=2)

@@ -2,8 +2,9 @@
 
 ::
 
-    codomyrmex-perf mcp --bench-dir benchmarks/                 # stdio, for an MCP client
-    codomyrmex-perf mcp --transport streamable-http --port 8765  # http://127.0.0.1:8765/mcp
+    codomyrmex-perf mcp --bench-dir benchmarks/   # stdio, for an MCP client
+    codomyrmex-perf mcp --transport streamable-http --port 8765
+        # serves http://127.0.0.1:8765/mcp
 
 The tools are those of :mod:`codomyrmex.performance.mcp.tools`. ``performance_run_benchmark``
 runs only files inside ``--bench-dir``; without it every run is refused.

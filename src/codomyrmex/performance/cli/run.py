@@ -2,8 +2,8 @@
 
 ::
 
-    codomyrmex-perf run [--otlp URL] [--instrument TARGETS] [--service-name NAME] \\
-        script.py [args...]
+    codomyrmex-perf run [--otlp URL] [--instrument TARGETS] \\
+        [--service-name NAME] script.py [args...]
 
 The program runs in this interpreter as ``__main__`` (like ``python script.py args...``:
 same ``sys.argv``, its directory first on ``sys.path``; a directory runs its

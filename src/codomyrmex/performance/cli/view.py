@@ -2,10 +2,10 @@
 
 ::
 
-    codomyrmex-perf view                       # telemetry_dir() -> ./codomyrmex-perf-view.html
-    codomyrmex-perf view DIR -o page.html      # a directory, or one OTLP-JSON file
+    codomyrmex-perf view                   # writes ./codomyrmex-perf-view.html
+    codomyrmex-perf view DIR -o page.html  # a directory, or one OTLP-JSON file
     codomyrmex-perf view --service checkout --since 30m
-    codomyrmex-perf view --tree [TRACE_ID]     # the slowest (or that) trace in the terminal
+    codomyrmex-perf view --tree [TRACE_ID] # the slowest (or that) trace
 
 ``TELEMETRY_DIR`` defaults to the embedded default's directory
 (``$CODOMYRMEX_PERF_TELEMETRY_DIR`` or ``~/.local/state/codomyrmex-performance/telemetry``);
