@@ -94,6 +94,18 @@ def test_report_shows_caches_lazy_imports_and_peak_memory(painter: Path, tmp_pat
     assert " MiB (" in memory and float(memory.split("MiB")[0].split()[-1]) > 1.0, memory
 
 
+def test_the_report_ends_by_pointing_at_the_view_of_the_files_it_wrote(
+    painter: Path, tmp_path: Path, rejecting_endpoint: str
+) -> None:
+    result = perf_run(tmp_path, str(painter))
+    assert result.returncode == 0, result.stderr
+    assert f"  file: {tmp_path / 'telemetry' / 'traces.jsonl'}" in result.stderr.splitlines()
+    assert result.stderr.splitlines()[-1] == "view it: codomyrmex-perf view"
+    sent = perf_run(tmp_path, "--otlp", rejecting_endpoint, str(painter))
+    assert sent.returncode == 0, sent.stderr
+    assert "Slowest functions" in sent.stderr and "view it" not in sent.stderr  # no files
+
+
 class _Rejecting(http.server.BaseHTTPRequestHandler):
     """An OTLP/HTTP endpoint that refuses every export (400: not retried)."""
 

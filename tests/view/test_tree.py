@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from codomyrmex.performance.view._tree import _shared_module
 from harness.perf_command import SCRIPT
 from harness.terminal import in_terminal
 
@@ -31,14 +32,17 @@ def test_the_slowest_trace_prints_as_a_tree_that_fits_the_terminal(
     ]
     assert lines[0].startswith(f"trace {trace_id(demo_dir)} · ")
     rows = [line for line in lines if "█" in line]
+    header = lines[: lines.index(rows[0])]
+    assert " ".join(header).endswith("names without codomyrmex.performance.cli._workload.")
+    assert not [line for line in header if line.startswith("·") or line.endswith(("·", "· "))]
     assert len(rows) == 200
-    assert rows[0].startswith("demo.workload ")
-    assert rows[1].startswith("├─ ") and "checkout" in rows[1]
-    assert rows[2].startswith("│  ├─ ") and "load_batch" in rows[2]
-    assert rows[3].startswith("│  │  ├─ ") and "parse_order" in rows[3]
+    assert rows[0].startswith("demo.workload ")  # not in the module: its whole name
+    assert rows[1].startswith("├─ checkout ")  # the module's functions: without it
+    assert rows[2].startswith("│  ├─ load_batch ")
+    assert rows[3].startswith("│  │  ├─ parse_order ")
     assert all(re.search(DURATION, row) for row in rows)
     declined = [row for row in rows if "✗" in row]
-    assert len(declined) == 1 and "charge_card" in declined[0]
+    assert len(declined) == 1 and "✗ charge_card " in declined[0]
     assert "161 more spans" in " ".join(lines[lines.index(rows[-1]) + 1 :])
 
 
@@ -50,3 +54,18 @@ def test_a_trace_is_chosen_by_an_id_prefix(demo_dir: Path) -> None:
     missing = in_terminal([str(SCRIPT), "view", str(demo_dir), "--tree", "ffff0000"], columns=80)
     assert missing.exit_code == 2
     assert missing.output.strip() == f"codomyrmex-perf: error: no trace 'ffff0000' in {demo_dir}"
+
+
+@pytest.mark.parametrize(
+    ("names", "prefix"),
+    [
+        (["shop.add_item", "shop.add_item", "shop.Cart.total"], "shop."),
+        (["demo.workload", "pkg.mod.a", "pkg.mod.b", "import sqlite3"], "pkg.mod."),
+        (["a.b", "c.d"], ""),  # no module has two of the names
+        (["import json", "main", "", "pkg.", ".f", "..", "pkg."], ""),
+    ],
+)
+def test_the_module_left_out_of_the_names_is_the_one_most_of_them_share(
+    names: list[str], prefix: str
+) -> None:
+    assert _shared_module(names) == prefix

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import sys
 import time
@@ -25,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from codomyrmex.performance.cache_manager import cached_function, live_caches
-from codomyrmex.performance.cli._session import PROG, start_telemetry, stop_telemetry
+from codomyrmex.performance.cli._session import start_telemetry, stop_telemetry
 from codomyrmex.performance.lazy_loader import import_timings, lazy_import
 from codomyrmex.performance.performance_monitor import PerformanceMonitor
 from codomyrmex.performance.resource_tracker import ResourceTracker, ResourceUsage
@@ -212,6 +211,4 @@ def run_demo(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         report.render(result)
-        if os.path.isdir(handle.destination):  # the embedded default wrote OTLP-JSON files
-            print(f"view it: {PROG} view")
     return 0

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from codomyrmex.performance._shared.units import format_seconds
 from codomyrmex.performance.cli import _format
+from codomyrmex.performance.cli._session import PROG
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -382,3 +383,4 @@ def _render_telemetry(out: Console, telemetry: TelemetrySummary) -> None:
             "'otlpjsonfile' receiver, or send live with --otlp URL)",
             highlight=False,
         )
+        out.print(f"view it: {PROG} view", highlight=False)
