@@ -15,7 +15,8 @@ same syntax: ``pkg.mod:func,pkg.mod:Class.method,pkg.mod:*``) are monitored with
 touching their code, by the machinery ``opentelemetry-instrument`` uses
 (:class:`~codomyrmex.performance.instrumentation.PerformanceInstrumentor`). At exit,
 the report of ``codomyrmex-perf demo`` goes to stderr: slowest functions, peak memory,
-cache hit rates, import durations, and dropped telemetry if any.
+cache hit rates, import durations, and dropped telemetry if any. Needs the ``cli`` and
+``instrument`` extras: ``pip install 'codomyrmex-performance[cli,instrument]'``.
 
 The exit code is the program's: an uncaught exception (a syntax error too) prints its
 traceback as ``python`` would, without this runner's frames, and exits 1. A missing
