@@ -45,6 +45,8 @@ def check(args: argparse.Namespace) -> None:
                 baselines.check_writable(path)
             except OSError as exc:
                 raise CliError(f"{option}: cannot write {path}: {exc.strerror}", 2) from None
+            except ValueError as exc:  # a Python file
+                raise CliError(f"{option}: {exc}", 2) from None
     if args.history:
         try:
             history.check_directory(args.history)

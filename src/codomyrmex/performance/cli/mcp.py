@@ -131,6 +131,10 @@ def serve(args: argparse.Namespace) -> int:
         raise CliError(f"--bench-dir: no such directory: {args.bench_dir}", exit_code=2)
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be within 1 and 65535, got {args.port}", exit_code=2)
+    try:
+        args.host.encode("idna")
+    except UnicodeError:
+        raise CliError(f"--host: not a host name or address: {args.host!r}", exit_code=2) from None
     http = args.transport == "streamable-http"
     token = _token(args.token_file) if http else None
     try:

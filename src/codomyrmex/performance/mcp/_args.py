@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["check_int", "check_number", "check_text"]
+__all__ = ["check_finite", "check_int", "check_number", "check_text"]
 
 
 def check_text(value: object, what: str) -> str:
@@ -18,9 +18,22 @@ def check_text(value: object, what: str) -> str:
 def check_number(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{what} must be a number, not {type(value).__name__}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float: no 4300-digit repr in the message
+        raise ValueError(
+            f"{what} must be a finite number, got a {int(value).bit_length()}-bit integer"
+        ) from None
+    if not math.isfinite(number):
         raise ValueError(f"{what} must be a finite number, got {value}")
-    return float(value)
+    return number
+
+
+def check_finite(**results: float | None) -> None:
+    """A ``ValueError`` when a figure computed from finite arguments overflowed."""
+    for what, value in results.items():
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"the arguments are too far apart: {what} overflows a float")
 
 
 def check_int(value: object, what: str, low: int, high: int) -> int:

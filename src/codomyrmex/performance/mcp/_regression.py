@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Literal, ParamSpec, TypeVar, cast
 
 from codomyrmex.performance._safe import error_type_name
-from codomyrmex.performance.mcp._args import check_number, check_text
+from codomyrmex.performance.mcp._args import check_finite, check_number, check_text
 from codomyrmex.performance.mcp._results import ComparisonResult, RegressionCheck, Severity
 
 __all__ = ["NOISE_SIGMAS", "performance_check_regression", "performance_compare_benchmarks"]
@@ -95,6 +95,7 @@ def performance_check_regression(
     else:
         deviation, kind = change, "absolute"
         worse_fraction = math.copysign(math.inf, worse_by) if worse_by else 0.0
+    check_finite(deviation=deviation, z_score=z_score, noise_band=noise_band)
     beyond_noise = abs(change) > noise_band
 
     severity: Severity = "info"
@@ -166,6 +167,7 @@ def performance_compare_benchmarks(
     delta = second - first
     relative: float | None
     relative = delta / abs(first) * 100.0 if first != 0 else 0.0 if delta == 0 else None
+    check_finite(absolute_delta=delta, relative_delta_pct=relative)
     improved = delta > 0 if higher_is_better else delta < 0
     regressed = delta != 0 and not improved
     change = "unchanged" if delta == 0 else "improved" if improved else "regressed"

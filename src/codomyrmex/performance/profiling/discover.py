@@ -132,9 +132,11 @@ def _load_suites(file: Path, source: bytes) -> list[BenchmarkSuite]:
         sys.path.insert(0, directory)
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() at import: a broken file, not ours
         if registered:
             sys.modules.pop(module_name, None)
+        if isinstance(exc, SystemExit):
+            raise DiscoveryError(f"cannot load {file}: it called sys.exit({exc.code!r})") from exc
         raise DiscoveryError(f"cannot load {file}: {type(exc).__name__}: {exc}") from exc
     finally:
         if added and directory in sys.path:

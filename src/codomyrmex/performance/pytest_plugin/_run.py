@@ -110,7 +110,7 @@ class Run:
                              ("--benchmark-json", settings.compat_json)):  # fmt: skip
             if path is not None:
                 _check_output(option, path)
-        if settings.storage.exists() and not settings.storage.is_dir():
+        if settings.uses_storage and settings.storage.exists() and not settings.storage.is_dir():
             raise pytest.UsageError(f"--benchmark-storage: not a directory: {settings.storage}")
         for directory in settings.against:
             if not directory.is_dir():

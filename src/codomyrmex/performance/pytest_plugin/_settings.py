@@ -229,9 +229,16 @@ class Settings:
     @property
     def uses_files(self) -> bool:
         """Whether an option names a file, a directory or an endpoint to check first."""
-        return any(
-            (self.save, self.baseline, self.against, self.json, self.otlp, self.compat_json)
-        ) or bool(self.storage_save or self.autosave or self.compare is not None)
+        return (
+            any((self.save, self.baseline, self.against, self.json, self.compat_json))
+            or self.otlp is not None
+            or self.uses_storage
+        )
+
+    @property
+    def uses_storage(self) -> bool:
+        """Whether ``--benchmark-save``, ``-autosave`` or ``-compare`` reads or writes it."""
+        return bool(self.storage_save or self.autosave or self.compare is not None)
 
 
 def read(config: pytest.Config) -> Settings:

@@ -61,17 +61,22 @@ __all__ = [
 
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The longest duration :func:`parse_since` accepts: a century.
+_MAX_SINCE_SECONDS = 100 * 365 * 86400
 
 
 def parse_since(text: str) -> float:
     """Seconds in a duration such as ``90s``, ``15m``, ``2h``, ``1.5d`` (bare numbers: s).
 
-    ``ValueError`` for anything else.
+    ``ValueError`` for anything else, or longer than a century.
     """
     match = _SINCE.match(text)
     if match is None:
         raise ValueError(f"not a duration: {text!r} (use a number with s, m, h or d: 15m, 2h)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+    if seconds > _MAX_SINCE_SECONDS:
+        raise ValueError(f"longer than a century (at most {_MAX_SINCE_SECONDS // 86400}d)")
+    return seconds
 
 
 def write_page(telemetry: Telemetry, path: Path) -> Path:

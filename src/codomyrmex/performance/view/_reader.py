@@ -239,6 +239,8 @@ def _read_line(
     """Take in one line; None when it was read, else what is wrong with it."""
     try:
         document = json.loads(line)
+    except RecursionError:
+        return "JSON nested too deeply: skipped"
     except ValueError:
         if truncated:
             return "the last line is cut short (the exporter stopped mid-write): skipped"
@@ -252,7 +254,7 @@ def _read_line(
             _metrics(document["resourceMetrics"], service, since_ns, histograms, telemetry)
         elif "resourceLogs" not in document:
             return "not an OTLP-JSON export request (no resourceSpans or resourceMetrics)"
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
         return f"malformed OTLP-JSON ({type(exc).__name__}: {exc}): skipped"
     return None
 
