@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from otel_collector import OtelCollector
+from harness.otel_collector import OtelCollector
 
 CALLS = 2_000
 
