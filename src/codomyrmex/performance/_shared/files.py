@@ -12,6 +12,8 @@ content or the new, never a part:
   ``OSError``: nothing is opened, written or replaced.
 
 Every ``OSError`` names the path as the caller gave it, never the temporary file.
+:func:`check_replaceable` applies the same rule without writing, so a command can refuse
+an output path before it does any work.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import os
 import stat
 import sys
 
-__all__ = ["write_bytes_atomically", "write_text_atomically"]
+__all__ = ["check_replaceable", "write_bytes_atomically", "write_text_atomically"]
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -37,24 +39,32 @@ def write_text_atomically(path: str | os.PathLike[str], text: str) -> None:
     write_bytes_atomically(path, text.encode("utf-8"))
 
 
+def check_replaceable(path: str | os.PathLike[str]) -> os.stat_result | None:
+    """The status of ``path`` (None when it does not exist yet) if the atomic writers may
+    write it; an ``OSError`` naming ``path`` for a directory, FIFO, socket or device."""
+    shown = os.fspath(path)
+    try:
+        status = os.stat(shown)
+    except FileNotFoundError:
+        return None  # a new file, or a symlink to one
+    if _is_standard_output(status) or stat.S_ISREG(status.st_mode):
+        return status
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", shown)
+    kind = next((name for test, name in _KINDS if test(status.st_mode)), "special")
+    raise OSError(errno.EINVAL, f"is {kind}, not a regular file: not replaced", shown)
+
+
 def write_bytes_atomically(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace the content of ``path`` with ``data``, atomically; see the module doc."""
     shown = os.fspath(path)
     try:
-        try:
-            status: os.stat_result | None = os.stat(shown)
-        except FileNotFoundError:
-            status = None  # a new file, or a symlink to one
+        status = check_replaceable(shown)
         if status is not None and _is_standard_output(status):
             _write_standard_output(data)
-        elif status is None or stat.S_ISREG(status.st_mode):
+        else:
             mode = None if status is None else stat.S_IMODE(status.st_mode)
             _replace(os.path.realpath(shown), data, mode)
-        elif stat.S_ISDIR(status.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a directory", shown)
-        else:
-            kind = next((name for test, name in _KINDS if test(status.st_mode)), "special")
-            raise OSError(errno.EINVAL, f"is {kind}, not a regular file: not replaced", shown)
     except OSError as exc:
         if exc.errno is None or (exc.filename == shown and exc.filename2 is None):
             raise

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from codomyrmex.performance._shared.files import write_text_atomically
+from codomyrmex.performance._shared.files import check_replaceable, write_text_atomically
 from codomyrmex.performance.profiling.profiles import Profile
 from codomyrmex.performance.profiling.result import BenchmarkResult, SuiteResult
 from codomyrmex.performance.profiling.rounds import MAX_LOOPS, MAX_PROCESSES, MAX_ROUNDS
@@ -118,8 +118,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     """
     target = Path(path)
     refuse_code(target)
-    if target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "is a directory", os.fspath(path))
+    check_replaceable(target)
     parent = target.parent
     if not parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, f"no such directory {parent}", os.fspath(path))
