@@ -118,6 +118,7 @@ def test_success_failure_and_the_scripts_own_status(
         (["bench", "bench_ok.py", "--otlp", "http://127.0.0.1:PORT"], "cannot reach"),
         (["mcp", "--transport", "streamable-http", "--host", "bogus.invalid"], "cannot listen"),
         (["mcp", "--bench-dir", "missing_dir"], "--bench-dir: no such directory"),
+        (["mcp", "--bench-dir", "bench_ok.py"], "--bench-dir: not a directory: bench_ok.py"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

@@ -48,7 +48,7 @@ def test_a_page_is_written_and_its_path_printed(
     captured = capsys.readouterr()
     page = tmp_path / "codomyrmex-perf-view.html"
     assert captured.out == (
-        f"wrote codomyrmex-perf-view.html (1 traces, 1 spans, 0 histograms from 1 file(s)): "
+        f"wrote codomyrmex-perf-view.html (1 trace, 1 span, 0 histograms from 1 file): "
         f"open {page.as_uri()}\n"
     )
     assert captured.err == ""
@@ -130,4 +130,4 @@ def test_the_demo_ends_by_pointing_at_the_view(tmp_path: Path) -> None:
         "CODOMYRMEX_PERF_TELEMETRY_DIR": str(tmp_path / "t"),
     })  # fmt: skip
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.startswith(f"wrote {tmp_path / 'page.html'} (1 traces, ")
+    assert shown.stdout.startswith(f"wrote {tmp_path / 'page.html'} (1 trace, ")

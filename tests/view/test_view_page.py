@@ -30,7 +30,7 @@ def demo_page(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = perf("view", demo_dir.name, "-o", str(output), cwd=demo_dir.parent)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert result.stdout.startswith(f"wrote {output} (1 traces, ")
+    assert result.stdout.startswith(f"wrote {output} (1 trace, ")
     return output
 
 

@@ -1,8 +1,8 @@
-"""The one way this package writes a duration for people: terminal reports and HTML pages."""
+"""The one way this package writes durations and counts for people: terminals and pages."""
 
 from __future__ import annotations
 
-__all__ = ["format_seconds"]
+__all__ = ["count_of", "format_seconds"]
 
 
 def format_seconds(seconds: float) -> str:
@@ -23,3 +23,8 @@ def format_seconds(seconds: float) -> str:
     if abs(value) >= 999.5:
         return f"{value:.0f} {unit}"
     return f"{value:#.3g}".removesuffix(".") + f" {unit}"
+
+
+def count_of(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 trace``, ``3 traces``: a count with its noun in the right number."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"

@@ -128,7 +128,8 @@ def build_server(
 def serve(args: argparse.Namespace) -> int:
     """The ``mcp`` handler: serve until the client disconnects (stdio) or interrupted."""
     if args.bench_dir is not None and not Path(args.bench_dir).is_dir():
-        raise CliError(f"--bench-dir: no such directory: {args.bench_dir}", exit_code=2)
+        problem = "not a directory" if Path(args.bench_dir).exists() else "no such directory"
+        raise CliError(f"--bench-dir: {problem}: {args.bench_dir}", exit_code=2)
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be within 1 and 65535, got {args.port}", exit_code=2)
     try:

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from codomyrmex.performance._shared.units import count_of
 from codomyrmex.performance.cli._session import PROG, CliError
 
 __all__ = ["DEFAULT_OUTPUT", "register"]
@@ -91,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {output}: {exc.strerror or exc}", exit_code=2) from None
     traces = len({span.trace_id for span in telemetry.spans})
     print(
-        f"wrote {output} ({traces} traces, {len(telemetry.spans)} spans, "
-        f"{len(telemetry.histograms)} histograms from {len(telemetry.files)} file(s)): "
+        f"wrote {output} ({count_of(traces, 'trace')}, {count_of(len(telemetry.spans), 'span')}, "
+        f"{count_of(len(telemetry.histograms), 'histogram')} from "
+        f"{count_of(len(telemetry.files), 'file')}): "
         f"open {output.resolve().as_uri()}"
     )
     return 0

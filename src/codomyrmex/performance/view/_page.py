@@ -32,7 +32,7 @@ from codomyrmex.performance._shared.charts import (
     line_chart,
 )
 from codomyrmex.performance._shared.html_page import json_block, page
-from codomyrmex.performance._shared.units import format_seconds
+from codomyrmex.performance._shared.units import count_of, format_seconds
 from codomyrmex.performance.view._reader import Exemplar, Span, Telemetry, paused_gc
 from codomyrmex.performance.view._summary import (
     BenchmarkRun,
@@ -153,9 +153,10 @@ def _header(telemetry: Telemetry, layouts: list[TraceLayout], embedded: int) -> 
     services = ", ".join(telemetry.services) or "none"
     facts = (
         f"<p><strong>services</strong> {escape(services)} · <strong>time</strong> "
-        f"{escape(span_of_time)}</p><p class=muted>{len(layouts)} traces, {spans} spans, "
-        f"{len(telemetry.histograms)} histogram and {len({p.stream for p in telemetry.points})}"
-        f" sum/gauge streams from {len(telemetry.files)} file(s) in "
+        f"{escape(span_of_time)}</p><p class=muted>{count_of(len(layouts), 'trace')}, "
+        f"{count_of(spans, 'span')}, {len(telemetry.histograms)} histogram and "
+        f"{count_of(len({p.stream for p in telemetry.points}), 'sum/gauge stream')} from "
+        f"{count_of(len(telemetry.files), 'file')} in "
         f"<code>{escape(str(telemetry.source))}</code></p>"
     )
     notes = []
