@@ -13,7 +13,10 @@ drained), ``perf`` (a fresh ``PerformanceMonitor``) and, through the harness plu
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from opentelemetry import metrics, trace
@@ -67,3 +70,20 @@ def metric_probe() -> MetricsProbe:
 def perf() -> PerformanceMonitor:
     """A fresh monitor on the session's global SDK providers."""
     return PerformanceMonitor()
+
+
+@pytest.fixture
+def immutable(tmp_path: Path) -> Iterator[Path]:
+    """A directory nobody can write to, root included (chattr +i; chmod for other users)."""
+    directory = tmp_path / "locked"
+    directory.mkdir()
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(directory)], check=True)
+    else:
+        directory.chmod(0o500)
+    try:
+        yield directory
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(directory)], check=True)
+        directory.chmod(0o700)

@@ -7,7 +7,6 @@ import os
 import pstats
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -116,23 +115,6 @@ def test_a_stored_baseline_saved_with_profile_gives_the_differential_profile(
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "stored" in completed.stdout
     assert _grown_first(completed.stdout).split()[0] == "slow_helper"
-
-
-@pytest.fixture
-def immutable(tmp_path: Path) -> Iterator[Path]:
-    """A directory nobody can write to, root included (chattr +i; chmod for other users)."""
-    directory = tmp_path / "locked"
-    directory.mkdir()
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "+i", str(directory)], check=True)
-    else:
-        directory.chmod(0o500)
-    try:
-        yield directory
-    finally:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(directory)], check=True)
-        directory.chmod(0o700)
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pstats
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -194,23 +192,6 @@ def test_worker_processes_profile_in_the_worker(tmp_path: Path) -> None:
     assert result.profile.top[0].file.endswith("test_profiles.py")
     pstats.Stats(result.profile.pstats)
     assert_speedscope(result.profile.flamegraph)
-
-
-@pytest.fixture
-def immutable(tmp_path: Path) -> Iterator[Path]:
-    """A directory nobody can write to, root included (chattr +i; chmod for other users)."""
-    directory = tmp_path / "locked"
-    directory.mkdir()
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "+i", str(directory)], check=True)
-    else:
-        directory.chmod(0o500)
-    try:
-        yield directory
-    finally:
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(directory)], check=True)
-        directory.chmod(0o700)
 
 
 def test_a_bad_profile_directory_fails_before_anything_runs(

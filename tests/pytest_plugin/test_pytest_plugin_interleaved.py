@@ -84,7 +84,7 @@ def test_a_test_that_never_reaches_its_benchmark_in_a_worker_fails(
 
             def test_new_api(benchmark):
                 if getattr(mylib, "OLD", False):
-                    pytest.skip("the baseline has no work()")
+                    return  # the baseline has no work(): never reaches its benchmark
                 benchmark(mylib.work)
             """
         )

@@ -16,6 +16,11 @@ A hit in memory is one key build, one ``dict.get``, one expiry comparison, an
 that cannot form a key (an unhashable object that cannot be frozen, a list containing
 itself; for Redis anything without a stable cross-process form) run the function uncached
 and count ``result=error``.
+
+Duplication policy: the wrappers (positional fast keys or general keys, sync or async)
+repeat the same few lines of the hit path on purpose, one closure per case chosen at
+decoration, because a shared helper would add a call to every hit. The miss path is
+shared (``store.fetch``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ a generator or async generator adds up its steps (the consumer's time between st
 not the generator's work). ``send``/``throw``/
 ``close`` and ``asend``/``athrow``/``aclose`` pass through; ``GeneratorExit`` and
 ``asyncio.CancelledError`` end the call without marking it failed.
+
+Duplication policy: the generator and async-generator drivers repeat the same per-step
+bookkeeping on purpose (one loop per protocol, ``send``/``throw`` against
+``asend``/``athrow``); what they share outside the loop (starting, failing and ending the
+call) is written once in the helpers here.
 """
 
 from __future__ import annotations
